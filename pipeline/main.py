@@ -1,0 +1,210 @@
+"""newsbeam's entry point: ``run(argv)`` builds and runs the pipeline, then commits.
+
+    newsbeam --input samples --output out [any Beam flag]
+"""
+
+import argparse
+import datetime
+import logging
+import secrets
+import sys
+import time
+from typing import NamedTuple
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipeline import commit
+from pipeline.options import ConfigError
+from pipeline.options import NewsbeamOptions
+from pipeline.options import check_known_flags
+from pipeline.options import validate_output
+from schemas import article as A
+from schemas import dead_letter as D
+from schemas import run as M
+from schemas.article import ARTICLE_SCHEMA
+from schemas.dead_letter import DEAD_LETTER_SCHEMA
+from transforms import accounting
+from transforms.extract import ExtractMainText
+from transforms.language import DetectLanguage
+from transforms.normalize import NormalizeArticles
+from transforms.read_files import InputPatternError
+from transforms.read_files import ReadArticleFiles
+from transforms.read_files import expand_inputs
+from transforms.write import WriteDataset
+from transforms.write import article_partition
+from transforms.write import complete_dead_letter
+from transforms.write import dead_letter_partition
+
+__all__ = ['run', 'build_pipeline', 'main', 'RunResult']
+
+EXIT_OK = 0
+EXIT_CONFIG_ERROR = 2
+
+ARTICLES_DATASET = 'articles'
+DEAD_LETTERS_DATASET = 'dead_letters'
+
+_LOG = logging.getLogger('newsbeam')
+
+
+class RunResult(NamedTuple):
+  run_id: str
+  output: str
+  manifest: dict
+  files: list
+
+
+class RunContext(NamedTuple):
+  """What every worker must agree on, fixed on the driver before the run."""
+  run_id: str
+  started_at: datetime.datetime
+  output: str
+  paths: list
+
+
+def new_run_id(now):
+  """Sortable and unique: UTC start time plus a random suffix."""
+  return f'{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}'
+
+
+def build_pipeline(p, context):
+  """Wires every stage of newsbeam onto pipeline ``p``."""
+  read = p | 'ReadArticleFiles' >> ReadArticleFiles(context.paths)
+  extracted = read.records | 'ExtractMainText' >> ExtractMainText()
+  normalized = extracted.records | 'NormalizeArticles' >> NormalizeArticles(
+      context.run_id, context.started_at)
+  tagged = normalized.records | 'DetectLanguage' >> DetectLanguage()
+  articles = tagged.records
+  stages = (read, extracted, normalized, tagged)
+
+  dead_letters = (
+      [s.dead_letters for s in stages]
+      | 'MergeDeadLetters' >> beam.Flatten()
+      | 'CompleteDeadLetters' >> beam.Map(complete_dead_letter, context.run_id))
+  article_files = articles | 'WriteArticles' >> WriteDataset(
+      ARTICLES_DATASET, ARTICLE_SCHEMA, article_partition, context.output,
+      context.run_id)
+  dead_letter_files = dead_letters | 'WriteDeadLetters' >> WriteDataset(
+      DEAD_LETTERS_DATASET, DEAD_LETTER_SCHEMA, dead_letter_partition,
+      context.output, context.run_id)
+
+  inputs = (
+      (read.records, read.dropped, read.dead_letters)
+      | 'MergeInputs' >> beam.Flatten()
+      | 'InputFormats' >> beam.Map(accounting.input_format_of))
+  _ = {
+      accounting.INPUTS: inputs,
+      accounting.WRITTEN: articles | 'WrittenLanguages' >> beam.Map(
+          lambda a: a[A.LANGUAGE]),
+      accounting.DROPPED: ([s.dropped for s in stages]
+                           | 'MergeDrops' >> beam.Flatten()
+                           | 'DropReasons' >> beam.Map(
+                               lambda d: d['reason'])),
+      accounting.DEAD_LETTERED: dead_letters | 'DeadLetterStages' >> beam.Map(
+          lambda d: d[D.STAGE]),
+      accounting.WARNINGS: [s.warnings for s in stages]
+                           | 'MergeWarnings' >> beam.Flatten(),
+      accounting.FILES: ((article_files, dead_letter_files)
+                         | 'MergeFiles' >> beam.Flatten()),
+  } | 'WriteRunReport' >> accounting.WriteRunReport(context.output,
+                                                    context.run_id)
+
+
+def _configure_logging(level):
+  logging.basicConfig(format='%(levelname)s %(name)s: %(message)s',
+                      level=logging.WARNING)
+  logging.getLogger().setLevel(getattr(logging, level.upper()))
+  logging.getLogger('newsbeam').setLevel(
+      min(logging.INFO, getattr(logging, level.upper())))
+
+
+def prepare(argv):
+  """Parses and validates flags; returns ``(options, context)`` or raises ConfigError."""
+  check_known_flags(argv)
+  options = PipelineOptions(argv)
+  nb = options.view_as(NewsbeamOptions)
+  _configure_logging(nb.log_level)
+  if not nb.input:
+    raise ConfigError('no --input given: name a file, a folder or a glob')
+  validate_output(nb.output)
+  try:
+    paths = expand_inputs(nb.input)
+  except InputPatternError as error:
+    raise ConfigError(str(error)) from error
+  started_at = datetime.datetime.now(datetime.timezone.utc)
+  run_id = nb.run_id or new_run_id(started_at)
+  output = nb.output.rstrip('/') or '/'
+  return options, RunContext(run_id, started_at, output, paths)
+
+
+def run(argv=None):
+  """Runs newsbeam with command-line flags; returns a RunResult.
+
+  Raises ConfigError (before anything is written) on wrong configuration.
+  """
+  argv = list(sys.argv[1:] if argv is None else argv)
+  options, context = prepare(argv)
+  _LOG.info('run %s: %d input files -> %s', context.run_id,
+            len(context.paths), context.output)
+  try:
+    with beam.Pipeline(options=options) as p:
+      build_pipeline(p, context)
+    manifest, report = commit.commit_run(context.output, context.run_id,
+                                         context.started_at, argv)
+  except BaseException:
+    commit.remove_staging(context.output, context.run_id)
+    raise
+  return RunResult(context.run_id, context.output, manifest, report['files'])
+
+
+def format_summary(result, seconds):
+  """A short end-of-run summary for stderr."""
+  m = result.manifest
+  lines = [
+      f'newsbeam run {result.run_id}: {m[M.INPUTS_READ]} inputs read, '
+      f'{m[M.ARTICLES_WRITTEN]} articles written, {m[M.DROPPED]} dropped, '
+      f'{m[M.DEAD_LETTERED]} dead-lettered in {seconds:.1f}s',
+  ]
+  for title, pairs in (('dropped', m[M.DROPPED_BY_REASON]),
+                       ('dead letters', m[M.DEAD_LETTERED_BY_STAGE]),
+                       ('warnings', m[M.WARNINGS_BY_KIND])):
+    if pairs:
+      lines.append(f'  {title}: ' + ', '.join(f'{k}={v}' for k, v in pairs))
+  lines.append(f'  {m[M.FILES_WRITTEN]} files written under {result.output}')
+  if not m[M.ACCOUNTING_BALANCED]:
+    lines.append('  WARNING: inputs read != written + dropped + dead-lettered')
+  return '\n'.join(lines)
+
+
+def _help_parser():
+  parser = argparse.ArgumentParser(
+      prog='newsbeam',
+      description='Turns news articles from files and feeds into a '
+      'Hive-partitioned Parquet dataset, with Apache Beam.',
+      epilog='Every standard Apache Beam flag is accepted too, e.g. '
+      '--runner=DirectRunner|DataflowRunner|FlinkRunner|SparkRunner, '
+      '--direct_num_workers=N, --direct_running_mode=multi_processing, '
+      '--setup_file=./setup.py. Exit status: 0 success, '
+      f'{EXIT_CONFIG_ERROR} wrong configuration (nothing written).')
+  NewsbeamOptions._add_argparse_args(parser)  # pylint: disable=protected-access
+  return parser
+
+
+def main(argv=None):
+  """Console entry point; returns the exit status."""
+  argv = list(sys.argv[1:] if argv is None else argv)
+  if '-h' in argv or '--help' in argv:
+    _help_parser().print_help()
+    return EXIT_OK
+  started = time.monotonic()
+  try:
+    result = run(argv)
+  except ConfigError as error:
+    print(f'newsbeam: error: {error}', file=sys.stderr)
+    return EXIT_CONFIG_ERROR
+  print(format_summary(result, time.monotonic() - started), file=sys.stderr)
+  return EXIT_OK
+
+
+if __name__ == '__main__':
+  sys.exit(main())

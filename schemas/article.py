@@ -1,0 +1,51 @@
+"""The article record: one row of ``articles/date=YYYY-MM-DD/lang=xx/``."""
+
+import pyarrow as pa
+
+from schemas.common import UTC_TIMESTAMP
+
+ARTICLE_ID = 'article_id'
+EXTERNAL_ID = 'external_id'
+URL = 'url'
+SOURCE_URI = 'source_uri'
+SOURCE = 'source'
+TITLE = 'title'
+TEXT = 'text'
+AUTHORS = 'authors'
+PUBLISHED_AT = 'published_at'
+INGESTED_AT = 'ingested_at'
+DATE_SOURCE = 'date_source'
+LANGUAGE = 'language'
+LANGUAGE_CONFIDENCE = 'language_confidence'
+WORD_COUNT = 'word_count'
+CONTENT_HASH = 'content_hash'
+INPUT_FORMAT = 'input_format'
+RUN_ID = 'run_id'
+SCHEMA_VERSION_FIELD = 'schema_version'
+
+# Values of DATE_SOURCE: where the ``date`` partition came from.
+DATE_FROM_PUBLISHED = 'published'
+DATE_FROM_INGESTED = 'ingested'
+
+UNDETERMINED_LANGUAGE = 'und'
+
+ARTICLE_SCHEMA = pa.schema([
+    pa.field(ARTICLE_ID, pa.string(), nullable=False),
+    pa.field(EXTERNAL_ID, pa.string()),
+    pa.field(URL, pa.string()),
+    pa.field(SOURCE_URI, pa.string(), nullable=False),
+    pa.field(SOURCE, pa.string()),
+    pa.field(TITLE, pa.string()),
+    pa.field(TEXT, pa.string(), nullable=False),
+    pa.field(AUTHORS, pa.list_(pa.string())),
+    pa.field(PUBLISHED_AT, UTC_TIMESTAMP),
+    pa.field(INGESTED_AT, UTC_TIMESTAMP, nullable=False),
+    pa.field(DATE_SOURCE, pa.string(), nullable=False),
+    pa.field(LANGUAGE, pa.string(), nullable=False),
+    pa.field(LANGUAGE_CONFIDENCE, pa.float64()),
+    pa.field(WORD_COUNT, pa.int32(), nullable=False),
+    pa.field(CONTENT_HASH, pa.string(), nullable=False),
+    pa.field(INPUT_FORMAT, pa.string(), nullable=False),
+    pa.field(RUN_ID, pa.string(), nullable=False),
+    pa.field(SCHEMA_VERSION_FIELD, pa.int32(), nullable=False),
+])

@@ -1,0 +1,47 @@
+"""The run manifest: one row per run in ``runs/part-<run_id>.parquet``."""
+
+import pyarrow as pa
+
+from schemas.common import UTC_TIMESTAMP
+
+RUN_ID = 'run_id'
+STATUS = 'status'
+STARTED_AT = 'started_at'
+FINISHED_AT = 'finished_at'
+ARGUMENTS = 'arguments'
+OUTPUT = 'output'
+INPUTS_READ = 'inputs_read'
+INPUTS_BY_FORMAT = 'inputs_by_format'
+ARTICLES_WRITTEN = 'articles_written'
+DROPPED = 'dropped'
+DROPPED_BY_REASON = 'dropped_by_reason'
+DEAD_LETTERED = 'dead_lettered'
+DEAD_LETTERED_BY_STAGE = 'dead_lettered_by_stage'
+WARNINGS_BY_KIND = 'warnings_by_kind'
+FILES_WRITTEN = 'files_written'
+ACCOUNTING_BALANCED = 'accounting_balanced'
+SCHEMA_VERSION_FIELD = 'schema_version'
+
+STATUS_SUCCEEDED = 'succeeded'
+
+COUNTS_BY_KEY = pa.map_(pa.string(), pa.int64())
+
+RUN_SCHEMA = pa.schema([
+    pa.field(RUN_ID, pa.string(), nullable=False),
+    pa.field(STATUS, pa.string(), nullable=False),
+    pa.field(STARTED_AT, UTC_TIMESTAMP, nullable=False),
+    pa.field(FINISHED_AT, UTC_TIMESTAMP, nullable=False),
+    pa.field(ARGUMENTS, pa.list_(pa.string())),
+    pa.field(OUTPUT, pa.string(), nullable=False),
+    pa.field(INPUTS_READ, pa.int64(), nullable=False),
+    pa.field(INPUTS_BY_FORMAT, COUNTS_BY_KEY),
+    pa.field(ARTICLES_WRITTEN, pa.int64(), nullable=False),
+    pa.field(DROPPED, pa.int64(), nullable=False),
+    pa.field(DROPPED_BY_REASON, COUNTS_BY_KEY),
+    pa.field(DEAD_LETTERED, pa.int64(), nullable=False),
+    pa.field(DEAD_LETTERED_BY_STAGE, COUNTS_BY_KEY),
+    pa.field(WARNINGS_BY_KIND, COUNTS_BY_KEY),
+    pa.field(FILES_WRITTEN, pa.int64(), nullable=False),
+    pa.field(ACCOUNTING_BALANCED, pa.bool_(), nullable=False),
+    pa.field(SCHEMA_VERSION_FIELD, pa.int32(), nullable=False),
+])

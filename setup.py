@@ -1,0 +1,41 @@
+"""newsbeam: news articles from feeds and files to a Hive-partitioned Parquet dataset.
+
+Every dependency is pinned here and only here. ``--setup_file ./setup.py``
+is enough for Dataflow, Flink and Spark workers to install the code.
+"""
+
+import setuptools
+
+# The one place where dependency versions are pinned.
+REQUIREMENTS = [
+    'apache-beam==2.77.0',
+    'feedparser==6.0.14',
+    'langdetect==1.0.9',
+    'pyarrow==25.0.1',
+    # trafilatura: the best-scoring open-source main-text extractor on news
+    # pages; it also returns title, author, date and canonical URL.
+    'trafilatura==2.3.1',
+    'charset-normalizer==3.5.2',
+    'python-dateutil==2.9.0.post0',
+    'lxml==6.1.3',
+    # duckdb: the query engine of run_local.sh's summary and of the tests.
+    'duckdb==2.0.0',
+]
+
+TEST_REQUIREMENTS = [
+    'pytest==9.2.0',
+    'polars==2.1.0',
+    'hypothesis==6.170.15',
+]
+
+setuptools.setup(
+    name='newsbeam',
+    version='0.1.0',
+    description=('News articles from feeds and files to a Hive-partitioned '
+                 'Parquet dataset, with Apache Beam.'),
+    python_requires='>=3.10',
+    packages=['pipeline', 'transforms', 'schemas'],
+    install_requires=REQUIREMENTS,
+    extras_require={'test': TEST_REQUIREMENTS},
+    entry_points={'console_scripts': ['newsbeam = pipeline.main:main']},
+)

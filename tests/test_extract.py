@@ -1,0 +1,46 @@
+from tests.conftest import shared_eval
+from transforms.extract import extract_main_text
+from transforms.extract import html_fragment_to_text
+from transforms.normalize import normalize_text
+
+PAGE = """<html><head><title>Site | Big story</title>
+<link rel="canonical" href="https://news.example.org/big-story"/>
+<meta name="author" content="Ann Writer"/>
+<meta property="article:published_time" content="2023-03-04T10:00:00Z"/></head>
+<body><nav><a href="/">Home</a> <a href="/world">World</a></nav>
+<article><h1>Big story</h1>
+<p>The first paragraph of the big story tells the reader what happened in the city on Friday, and why it matters to the people who live there.</p>
+<p>The second paragraph adds a quote from the mayor, who said the council would meet again next week to settle the question for good.</p>
+<p>A third paragraph gives background: the dispute began two years ago when the old bridge was closed for repairs that never started.</p>
+</article><footer>Copyright 2023 Example News. All rights reserved.</footer></body></html>"""
+
+
+def test_fragment_to_text_keeps_paragraphs_and_drops_scripts():
+  html = '<p>One <b>two</b></p><script>alert(1)</script><ul><li>three</li><li>four</li></ul>five<br>six'
+  assert normalize_text(html_fragment_to_text(html)) == 'One two\n\nthree\n\nfour\n\nfive\n\nsix'
+  assert html_fragment_to_text('plain & simple') == 'plain & simple'
+  assert html_fragment_to_text('') == ''
+
+
+def test_main_text_and_metadata_of_a_page():
+  extracted = extract_main_text(PAGE)
+  text = normalize_text(extracted['text'])
+  assert text.startswith('The first paragraph of the big story')
+  assert 'mayor' in text and 'old bridge' in text
+  assert 'Home' not in text and 'All rights reserved' not in text
+  assert extracted['url'] == 'https://news.example.org/big-story'
+  assert extracted['author'] == 'Ann Writer'
+  assert extracted['date'] == '2023-03-04'
+
+
+def test_page_with_no_text_gives_none():
+  assert extract_main_text('<html><body><nav>Home</nav></body></html>') is None
+
+
+def test_real_news_pages_extract_text():
+  import gzip  # pylint: disable=import-outside-toplevel
+  root = shared_eval('article-extraction', 'html')
+  pages = sorted(root.glob('*.html.gz'))[:5]
+  for page in pages:
+    extracted = extract_main_text(gzip.decompress(page.read_bytes()).decode('utf-8', 'replace'))
+    assert extracted is not None and len(extracted['text'].split()) > 50, page.name

@@ -1,0 +1,1 @@
+"""newsbeam's PTransforms, one module per concern."""

@@ -1,0 +1,107 @@
+"""HTML to text: trafilatura for whole pages, lxml for feed-entry fragments."""
+
+import logging
+
+import apache_beam as beam
+import lxml.etree
+import lxml.html
+import trafilatura
+
+from schemas import article as A
+from schemas import raw as R
+from transforms import dead_letters as dl
+
+__all__ = ['ExtractMainText', 'extract_main_text', 'html_fragment_to_text']
+
+STAGE = 'extract'
+DROP_NO_MAIN_TEXT = 'no_main_text'
+
+MAX_HTML_CHARS = 20 << 20  # longer pages are cut before parsing (lxml tree size)
+# A page whose main text is shorter than this has none: what is left is a menu
+# or a button label that trafilatura's fallback picked up.
+MIN_MAIN_TEXT_CHARS = 25
+
+_BLOCK_TAGS = frozenset((
+    'address', 'article', 'aside', 'blockquote', 'dd', 'div', 'dl', 'dt',
+    'figcaption', 'figure', 'footer', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6',
+    'header', 'hr', 'li', 'main', 'ol', 'p', 'pre', 'section', 'table', 'td',
+    'th', 'tr', 'ul'))
+_DROPPED_TAGS = ('script', 'style', 'noscript', 'template')
+
+_LOG = logging.getLogger(__name__)
+
+
+def html_fragment_to_text(fragment):
+  """Plain text of an HTML fragment, one paragraph per block element."""
+  if not fragment or '<' not in fragment:
+    return fragment or ''
+  try:
+    root = lxml.html.fragment_fromstring(fragment[:MAX_HTML_CHARS],
+                                         create_parent='div')
+  except (lxml.etree.ParserError, ValueError):
+    return fragment
+  lxml.etree.strip_elements(root, *_DROPPED_TAGS, with_tail=False)
+  for element in root.iter():
+    if not isinstance(element.tag, str):
+      continue
+    if element.tag == 'br':
+      element.tail = '\n' + (element.tail or '')
+    elif element.tag in _BLOCK_TAGS:
+      element.text = '\n\n' + (element.text or '')
+      element.tail = '\n\n' + (element.tail or '')
+  return root.text_content()
+
+
+def extract_main_text(html, url=None):
+  """Main text and metadata of a page, or None when trafilatura finds no text.
+
+  Returns a dict with ``text``, ``title``, ``author``, ``date`` and ``url``
+  (any may be None except ``text``).
+  """
+  document = trafilatura.bare_extraction(
+      html[:MAX_HTML_CHARS], url=url, with_metadata=True,
+      include_comments=False, include_tables=True)
+  if document is None or len((document.text or '').strip()) < MIN_MAIN_TEXT_CHARS:
+    return None
+  text = document.text
+  title = document.title
+  first, _, rest = text.partition('\n')
+  if title and first.strip() == title.strip() and rest.strip():
+    text = rest
+  return {'text': text, 'title': title, 'author': document.author,
+          'date': document.date, 'url': document.url}
+
+
+def _split_authors(author):
+  if not author:
+    return []
+  return [name.strip() for name in author.split(';') if name.strip()]
+
+
+class _ExtractMainTextFn(beam.DoFn):
+  """Fills TEXT and missing metadata of raw records that carry HTML."""
+
+  def process(self, record):
+    html = record.get(R.HTML)
+    if not html or (record.get(A.TEXT) or '').strip():
+      yield record
+      return
+    extracted = extract_main_text(html, record.get(A.URL))
+    if extracted is None:
+      yield dl.drop(DROP_NO_MAIN_TEXT, record[A.SOURCE_URI])
+      return
+    out = dict(record)
+    out[A.TEXT] = extracted['text']
+    out[A.TITLE] = record.get(A.TITLE) or extracted['title']
+    out[A.URL] = record.get(A.URL) or extracted['url']
+    out[A.AUTHORS] = record.get(A.AUTHORS) or _split_authors(extracted['author'])
+    out[R.PUBLISHED] = record.get(R.PUBLISHED) or extracted['date']
+    out[R.HTML] = None
+    yield out
+
+
+class ExtractMainText(beam.PTransform):
+  """Extracts the main text of raw records that hold HTML and no text."""
+
+  def expand(self, pcoll):
+    return pcoll | 'Extract' >> dl.ApplyStage(_ExtractMainTextFn(), STAGE)

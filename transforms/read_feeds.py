@@ -1,0 +1,94 @@
+"""Feed documents (RSS 0.9x/1.0/2.0, Atom 0.3/1.0) to raw input records.
+
+feedparser does the parsing, from bytes and never from a path or URL, so it
+opens nothing by itself. HTTP response headers, when there are any, are passed
+along so that a charset given only in ``Content-Type`` is honoured.
+"""
+
+import calendar
+import datetime
+import io
+from typing import NamedTuple
+
+import feedparser
+
+from schemas import article as A
+from schemas import raw as R
+from transforms.extract import html_fragment_to_text
+
+__all__ = ['ParsedFeed', 'parse_feed', 'entries_to_raw_records']
+
+
+class ParsedFeed(NamedTuple):
+  entries: list
+  feed_title: str
+  warning: str  # why feedparser flagged the document malformed, or None
+
+  def describe_failure(self):
+    """Why a feed yielded no entries."""
+    if self.warning:
+      return f'feed has no entries; parser reported: {self.warning}'
+    return 'feed has no entries'
+
+
+def parse_feed(data, headers=None):
+  """Parses feed bytes (with optional HTTP response headers)."""
+  parsed = feedparser.parse(io.BytesIO(data), response_headers=headers or {},
+                            resolve_relative_uris=True, sanitize_html=True)
+  warning = None
+  if parsed.get('bozo'):
+    error = parsed.get('bozo_exception')
+    warning = f'{type(error).__name__}: {error}' if error else 'malformed feed'
+  title = (parsed.get('feed') or {}).get('title') or None
+  return ParsedFeed(list(parsed.get('entries') or []), title, warning)
+
+
+def struct_time_to_datetime(value):
+  """feedparser's UTC struct_time as an aware datetime, or None."""
+  if not value:
+    return None
+  try:
+    return datetime.datetime.fromtimestamp(calendar.timegm(value),
+                                           tz=datetime.timezone.utc)
+  except (OverflowError, ValueError, OSError):
+    return None
+
+
+def entry_text(entry):
+  """The fullest text of an entry: ``content`` (content:encoded), else summary."""
+  best = ''
+  for content in entry.get('content') or []:
+    value = content.get('value') or ''
+    if len(value) > len(best):
+      best = value
+  if not best:
+    best = entry.get('summary') or entry.get('description') or ''
+  return html_fragment_to_text(best)
+
+
+def entry_authors(entry):
+  """Author names of an entry, in order, without repeats."""
+  names = [a.get('name') for a in entry.get('authors') or [] if a.get('name')]
+  if not names and entry.get('author'):
+    names = [entry['author']]
+  return list(dict.fromkeys(n.strip() for n in names if n.strip()))
+
+
+def entries_to_raw_records(parsed, source_uri):
+  """One raw record per entry of a parsed feed."""
+  records = []
+  for entry in parsed.entries:
+    published = (struct_time_to_datetime(entry.get('published_parsed')) or
+                 struct_time_to_datetime(entry.get('updated_parsed')) or
+                 entry.get('published') or entry.get('updated'))
+    records.append({
+        A.EXTERNAL_ID: entry.get('id') or None,
+        A.URL: entry.get('link') or None,
+        A.TITLE: html_fragment_to_text(entry.get('title') or '') or None,
+        A.TEXT: entry_text(entry),
+        A.AUTHORS: entry_authors(entry),
+        R.PUBLISHED: published,
+        R.FEED_TITLE: parsed.feed_title,
+        A.SOURCE_URI: source_uri,
+    })
+  return records
