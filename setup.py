@@ -18,6 +18,8 @@ REQUIREMENTS = [
     'charset-normalizer==3.5.2',
     'python-dateutil==2.9.0.post0',
     'lxml==6.1.3',
+    # pyyaml: YAML --boilerplate-rules files (TOML needs nothing: tomllib).
+    'pyyaml==6.0.3',
     # duckdb: the query engine of run_local.sh's summary and of the tests.
     'duckdb==2.0.0',
 ]
@@ -33,7 +35,7 @@ setuptools.setup(
     version='0.1.0',
     description=('News articles from feeds and files to a Hive-partitioned '
                  'Parquet dataset, with Apache Beam.'),
-    python_requires='>=3.10',
+    python_requires='>=3.11',
     packages=['pipeline', 'transforms', 'schemas'],
     install_requires=REQUIREMENTS,
     extras_require={'test': TEST_REQUIREMENTS},

@@ -25,6 +25,10 @@ from schemas import run as M
 from schemas.article import ARTICLE_SCHEMA
 from schemas.dead_letter import DEAD_LETTER_SCHEMA
 from transforms import accounting
+from transforms.boilerplate import DEFAULT_RULES
+from transforms.boilerplate import RulesFileError
+from transforms.boilerplate import StripBoilerplate
+from transforms.boilerplate import load_rules_file
 from transforms.extract import ExtractMainText
 from transforms.language import DetectLanguage
 from transforms.normalize import NormalizeArticles
@@ -60,6 +64,7 @@ class RunContext(NamedTuple):
   started_at: datetime.datetime
   output: str
   paths: list
+  boilerplate_rules: tuple  # empty when stripping is off
 
 
 def new_run_id(now):
@@ -73,9 +78,16 @@ def build_pipeline(p, context):
   extracted = read.records | 'ExtractMainText' >> ExtractMainText()
   normalized = extracted.records | 'NormalizeArticles' >> NormalizeArticles(
       context.run_id, context.started_at)
-  tagged = normalized.records | 'DetectLanguage' >> DetectLanguage()
+  stages = [read, extracted, normalized]
+  cleaned = normalized.records
+  if context.boilerplate_rules:
+    stripped = cleaned | 'StripBoilerplate' >> StripBoilerplate(
+        context.boilerplate_rules)
+    stages.append(stripped)
+    cleaned = stripped.records
+  tagged = cleaned | 'DetectLanguage' >> DetectLanguage()
+  stages.append(tagged)
   articles = tagged.records
-  stages = (read, extracted, normalized, tagged)
 
   dead_letters = (
       [s.dead_letters for s in stages]
@@ -131,10 +143,18 @@ def prepare(argv):
     paths = expand_inputs(nb.input)
   except InputPatternError as error:
     raise ConfigError(str(error)) from error
+  rules = ()
+  if not nb.keep_boilerplate:
+    rules = DEFAULT_RULES
+    if nb.boilerplate_rules:
+      try:
+        rules += load_rules_file(nb.boilerplate_rules)
+      except RulesFileError as error:
+        raise ConfigError(str(error)) from error
   started_at = datetime.datetime.now(datetime.timezone.utc)
   run_id = nb.run_id or new_run_id(started_at)
   output = nb.output.rstrip('/') or '/'
-  return options, RunContext(run_id, started_at, output, paths)
+  return options, RunContext(run_id, started_at, output, paths, rules)
 
 
 def run(argv=None):

@@ -47,6 +47,16 @@ class NewsbeamOptions(PipelineOptions):
         help='Id of this run, used in file names and the manifest. '
         'Default: UTC start time plus a random suffix.')
     parser.add_argument(
+        '--keep-boilerplate', '--keep_boilerplate', dest='keep_boilerplate',
+        action='store_true', default=False,
+        help='Do not strip boilerplate (consent blurbs, teasers, footers, '
+        'repeated paragraphs). Default: strip.')
+    parser.add_argument(
+        '--boilerplate-rules', '--boilerplate_rules', dest='boilerplate_rules',
+        default=None, metavar='FILE',
+        help='TOML or YAML file of extra boilerplate rules (see README), '
+        'applied after the built-in ones. Default: none.')
+    parser.add_argument(
         '--log-level', '--log_level', dest='log_level',
         default=DEFAULT_LOG_LEVEL, choices=LOG_LEVELS,
         help='Logging level of newsbeam and Beam. Default: %(default)s.')

@@ -19,6 +19,9 @@ LANGUAGE = 'language'
 LANGUAGE_CONFIDENCE = 'language_confidence'
 WORD_COUNT = 'word_count'
 CONTENT_HASH = 'content_hash'
+BOILERPLATE = 'boilerplate'
+BOILERPLATE_RULE = 'rule'
+BOILERPLATE_TEXT = 'text'
 INPUT_FORMAT = 'input_format'
 RUN_ID = 'run_id'
 SCHEMA_VERSION_FIELD = 'schema_version'
@@ -28,6 +31,12 @@ DATE_FROM_PUBLISHED = 'published'
 DATE_FROM_INGESTED = 'ingested'
 
 UNDETERMINED_LANGUAGE = 'und'
+
+# One removed piece of text and the rule that removed it.
+BOILERPLATE_ITEM = pa.struct([
+    pa.field(BOILERPLATE_RULE, pa.string(), nullable=False),
+    pa.field(BOILERPLATE_TEXT, pa.string(), nullable=False),
+])
 
 ARTICLE_SCHEMA = pa.schema([
     pa.field(ARTICLE_ID, pa.string(), nullable=False),
@@ -45,6 +54,7 @@ ARTICLE_SCHEMA = pa.schema([
     pa.field(LANGUAGE_CONFIDENCE, pa.float64()),
     pa.field(WORD_COUNT, pa.int32(), nullable=False),
     pa.field(CONTENT_HASH, pa.string(), nullable=False),
+    pa.field(BOILERPLATE, pa.list_(BOILERPLATE_ITEM)),
     pa.field(INPUT_FORMAT, pa.string(), nullable=False),
     pa.field(RUN_ID, pa.string(), nullable=False),
     pa.field(SCHEMA_VERSION_FIELD, pa.int32(), nullable=False),

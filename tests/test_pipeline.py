@@ -52,6 +52,42 @@ def test_samples_land_in_their_partitions(samples_run):
   assert {r['run_id'] for r in rows.values()} == {result.run_id}
 
 
+def test_samples_boilerplate_is_stripped_and_audited(samples_run):
+  output, _ = samples_run
+  rows = {os.path.basename(r['source_uri']): r for r in articles_table(output)}
+  undated = rows['002_326773c5a6fc88ff.txt']
+  assert [b['rule'] for b in undated['boilerplate']] == [
+      'consent', 'related_teaser', 'related_teaser', 'related_teaser', 'source_footer']
+  assert 'Read Full Article' not in undated['text']
+  assert '[INSIGHT]' not in undated['text']
+  assert undated['word_count'] == len(undated['text'].split())
+  assert rows['000_fb94ac4cff3d6708.txt']['boilerplate'] == []
+
+
+def test_keep_boilerplate_and_user_rules(tmp_path):
+  kept = run_newsbeam('--input', SAMPLES, '--output', tmp_path / 'kept', '--keep-boilerplate')
+  rows = {os.path.basename(r['source_uri']): r for r in articles_table(tmp_path / 'kept')}
+  assert 'Source: Read Full Article' in rows['002_326773c5a6fc88ff.txt']['text']
+  assert rows['002_326773c5a6fc88ff.txt']['boilerplate'] == []
+  assert kept.manifest['articles_written'] == 2
+
+  rules = tmp_path / 'rules.yaml'
+  rules.write_text('rules:\n  - name: kremlin_line\n    pattern: "^Even as it appeared"\n'
+                   '    max_chars: 400\n')
+  run_newsbeam('--input', SAMPLES, '--output', tmp_path / 'custom', '--boilerplate-rules', rules)
+  rows = {os.path.basename(r['source_uri']): r for r in articles_table(tmp_path / 'custom')}
+  assert [b['rule'] for b in rows['000_fb94ac4cff3d6708.txt']['boilerplate']] == ['kremlin_line']
+
+
+def test_bad_rules_file_is_a_config_error(tmp_path, capsys):
+  rules = tmp_path / 'rules.toml'
+  rules.write_text('[[rules]]\nname = "x"\npattern = "(unclosed"\n')
+  assert main(['--input', str(SAMPLES), '--output', str(tmp_path / 'o'),
+               '--boilerplate-rules', str(rules)]) == 2
+  assert 'invalid pattern' in capsys.readouterr().err
+  assert not (tmp_path / 'o').exists()
+
+
 def test_layout_and_manifest(samples_run):
   output, result = samples_run
   run_id = result.run_id

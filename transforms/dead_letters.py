@@ -111,14 +111,16 @@ class ApplyStage(beam.PTransform):
   letters with ``stage`` and the error, instead of failing the run.
   """
 
-  def __init__(self, fn, stage, label=None):
+  def __init__(self, fn, stage, *side_inputs, label=None):
     super().__init__(label)
     self._fn = fn
     self._stage = stage
+    self._side_inputs = side_inputs
 
   def expand(self, pcoll):
-    results = pcoll | 'Run' >> beam.ParDo(self._fn).with_exception_handling(
-        main_tag=RECORDS, dead_letter_tag=_FAILED)
+    results = pcoll | 'Run' >> beam.ParDo(
+        self._fn, *self._side_inputs).with_exception_handling(
+            main_tag=RECORDS, dead_letter_tag=_FAILED)
     failed = results[_FAILED] | 'DescribeFailures' >> beam.Map(
         dead_letter_from_exception, self._stage)
     dead = ((results[DEAD_LETTERS], failed)

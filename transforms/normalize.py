@@ -213,6 +213,7 @@ def normalize_record(raw, run_id, ingested_at):
       A.LANGUAGE_CONFIDENCE: None,
       A.WORD_COUNT: len(text.split()),
       A.CONTENT_HASH: make_content_hash(text),
+      A.BOILERPLATE: [],
       A.INPUT_FORMAT: raw[A.INPUT_FORMAT],
       A.RUN_ID: run_id,
       A.SCHEMA_VERSION_FIELD: schemas.SCHEMA_VERSION,
