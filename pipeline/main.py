@@ -18,17 +18,25 @@ from pipeline import commit
 from pipeline.options import ConfigError
 from pipeline.options import NewsbeamOptions
 from pipeline.options import check_known_flags
+from pipeline.options import parse_entity_types
+from pipeline.options import parse_ner_models
 from pipeline.options import validate_output
 from schemas import article as A
 from schemas import dead_letter as D
 from schemas import run as M
 from schemas.article import ARTICLE_SCHEMA
 from schemas.dead_letter import DEAD_LETTER_SCHEMA
+from schemas.entity import ENTITY_SCHEMA
 from transforms import accounting
 from transforms.boilerplate import DEFAULT_RULES
 from transforms.boilerplate import RulesFileError
 from transforms.boilerplate import StripBoilerplate
 from transforms.boilerplate import load_rules_file
+from transforms.entities import DEFAULT_ENTITY_TYPES
+from transforms.entities import TagEntities
+from transforms.entities import default_ner_models
+from transforms.entities import entity_rows
+from transforms.entities import is_installed
 from transforms.extract import ExtractMainText
 from transforms.language import DetectLanguage
 from transforms.normalize import NormalizeArticles
@@ -46,6 +54,7 @@ EXIT_OK = 0
 EXIT_CONFIG_ERROR = 2
 
 ARTICLES_DATASET = 'articles'
+ENTITIES_DATASET = 'entities'
 DEAD_LETTERS_DATASET = 'dead_letters'
 
 _LOG = logging.getLogger('newsbeam')
@@ -65,6 +74,8 @@ class RunContext(NamedTuple):
   output: str
   paths: list
   boilerplate_rules: tuple  # empty when stripping is off
+  ner_models: dict  # language -> spaCy pipeline package
+  entity_types: tuple
 
 
 def new_run_id(now):
@@ -86,8 +97,10 @@ def build_pipeline(p, context):
     stages.append(stripped)
     cleaned = stripped.records
   tagged = cleaned | 'DetectLanguage' >> DetectLanguage()
-  stages.append(tagged)
-  articles = tagged.records
+  entities = tagged.records | 'TagEntities' >> TagEntities(
+      context.ner_models, context.entity_types)
+  stages += [tagged, entities]
+  articles = entities.records
 
   dead_letters = (
       [s.dead_letters for s in stages]
@@ -96,6 +109,11 @@ def build_pipeline(p, context):
   article_files = articles | 'WriteArticles' >> WriteDataset(
       ARTICLES_DATASET, ARTICLE_SCHEMA, article_partition, context.output,
       context.run_id)
+  entity_files = (
+      articles
+      | 'EntityRows' >> beam.FlatMap(entity_rows)
+      | 'WriteEntities' >> WriteDataset(ENTITIES_DATASET, ENTITY_SCHEMA, None,
+                                        context.output, context.run_id))
   dead_letter_files = dead_letters | 'WriteDeadLetters' >> WriteDataset(
       DEAD_LETTERS_DATASET, DEAD_LETTER_SCHEMA, dead_letter_partition,
       context.output, context.run_id)
@@ -116,7 +134,7 @@ def build_pipeline(p, context):
           lambda d: d[D.STAGE]),
       accounting.WARNINGS: [s.warnings for s in stages]
                            | 'MergeWarnings' >> beam.Flatten(),
-      accounting.FILES: ((article_files, dead_letter_files)
+      accounting.FILES: ((article_files, entity_files, dead_letter_files)
                          | 'MergeFiles' >> beam.Flatten()),
   } | 'WriteRunReport' >> accounting.WriteRunReport(context.output,
                                                     context.run_id)
@@ -151,10 +169,13 @@ def prepare(argv):
         rules += load_rules_file(nb.boilerplate_rules)
       except RulesFileError as error:
         raise ConfigError(str(error)) from error
+  ner_models = parse_ner_models(nb.ner_model, default_ner_models(), is_installed)
+  entity_types = parse_entity_types(nb.entity_types, DEFAULT_ENTITY_TYPES)
   started_at = datetime.datetime.now(datetime.timezone.utc)
   run_id = nb.run_id or new_run_id(started_at)
   output = nb.output.rstrip('/') or '/'
-  return options, RunContext(run_id, started_at, output, paths, rules)
+  return options, RunContext(run_id, started_at, output, paths, rules,
+                             ner_models, entity_types)
 
 
 def run(argv=None):

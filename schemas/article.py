@@ -3,6 +3,7 @@
 import pyarrow as pa
 
 from schemas.common import UTC_TIMESTAMP
+from schemas.entity import MENTION
 
 ARTICLE_ID = 'article_id'
 EXTERNAL_ID = 'external_id'
@@ -22,6 +23,8 @@ CONTENT_HASH = 'content_hash'
 BOILERPLATE = 'boilerplate'
 BOILERPLATE_RULE = 'rule'
 BOILERPLATE_TEXT = 'text'
+ENTITIES = 'entities'
+NER_MODEL = 'ner_model'
 INPUT_FORMAT = 'input_format'
 RUN_ID = 'run_id'
 SCHEMA_VERSION_FIELD = 'schema_version'
@@ -55,6 +58,8 @@ ARTICLE_SCHEMA = pa.schema([
     pa.field(WORD_COUNT, pa.int32(), nullable=False),
     pa.field(CONTENT_HASH, pa.string(), nullable=False),
     pa.field(BOILERPLATE, pa.list_(BOILERPLATE_ITEM)),
+    pa.field(ENTITIES, pa.list_(MENTION)),
+    pa.field(NER_MODEL, pa.string()),
     pa.field(INPUT_FORMAT, pa.string(), nullable=False),
     pa.field(RUN_ID, pa.string(), nullable=False),
     pa.field(SCHEMA_VERSION_FIELD, pa.int32(), nullable=False),

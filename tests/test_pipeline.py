@@ -18,6 +18,7 @@ from schemas.article import ARTICLE_SCHEMA
 from schemas.common import DATE_LANG_PARTITION_SCHEMA
 from schemas.common import DATE_PARTITION_SCHEMA
 from schemas.dead_letter import DEAD_LETTER_SCHEMA
+from schemas.entity import ENTITY_SCHEMA
 from schemas.run import RUN_SCHEMA
 from tests.conftest import DATA
 from tests.conftest import SAMPLES
@@ -88,6 +89,41 @@ def test_bad_rules_file_is_a_config_error(tmp_path, capsys):
   assert not (tmp_path / 'o').exists()
 
 
+def test_entities_dataset(samples_run):
+  output, _ = samples_run
+  rows = duckdb.sql(
+      f"SELECT a.source_uri, e.canonical, e.canonical_key, e.label, e.mention_count "
+      f"FROM read_parquet('{output}/entities/**/*.parquet', hive_partitioning = true) e "
+      f"JOIN read_parquet('{output}/articles/**/*.parquet', hive_partitioning = true) a "
+      "USING (article_id)").fetchall()
+  by_file = {}
+  for uri, canonical, key, label, count in rows:
+    by_file.setdefault(os.path.basename(uri), {})[(key, label)] = (canonical, count)
+  dated, undated = by_file['000_fb94ac4cff3d6708.txt'], by_file['002_326773c5a6fc88ff.txt']
+  assert ('nato', 'ORG') in dated and ('nato', 'ORG') in undated
+  assert undated[('volodymyr zelenskiy', 'PERSON')] == ('Volodymyr Zelenskiy', 2)
+  assert undated[('alexander lukashenko', 'PERSON')][1] == 3
+  assert ('vladimir putin', 'PERSON') in dated and ('sergey lavrov', 'PERSON') in dated
+  assert ('viktor gulevich', 'PERSON') in undated
+  assert ('chatham house', 'ORG') in undated
+  for key in ('russia', 'belarus', 'ukraine'):
+    assert (key, 'GPE') in dated and (key, 'GPE') in undated
+  every_key = {key for file_rows in by_file.values() for key, _ in file_rows}
+  assert 'angela merkel' not in every_key and 'major general' not in every_key
+  assert not any(key == 'us' for key, _ in undated)
+
+  top = duckdb.sql(
+      f"SELECT canonical, sum(mention_count) AS mentions "
+      f"FROM read_parquet('{output}/entities/**/*.parquet', hive_partitioning = true) "
+      "WHERE label = 'PERSON' GROUP BY canonical ORDER BY mentions DESC, canonical LIMIT 20"
+  ).fetchall()
+  assert top[0] == ('Alexander Lukashenko', 4)
+  dataset = ds.dataset(f'{output}/entities', format='parquet',
+                       partitioning=ds.partitioning(DATE_LANG_PARTITION_SCHEMA, flavor='hive'))
+  assert dataset.schema.equals(pa.unify_schemas([ENTITY_SCHEMA, DATE_LANG_PARTITION_SCHEMA]),
+                               check_metadata=False)
+
+
 def test_layout_and_manifest(samples_run):
   output, result = samples_run
   run_id = result.run_id
@@ -95,6 +131,8 @@ def test_layout_and_manifest(samples_run):
   assert files_under(output) == sorted([
       f'articles/date=2022-01-18/lang=en/part-{run_id}-0.parquet',
       f'articles/date={today}/lang=en/part-{run_id}-0.parquet',
+      f'entities/date=2022-01-18/lang=en/part-{run_id}-0.parquet',
+      f'entities/date={today}/lang=en/part-{run_id}-0.parquet',
       f'runs/part-{run_id}.parquet'])
   manifest = duckdb.sql(f"SELECT * FROM read_parquet('{output}/runs/*.parquet')").fetchall()
   assert len(manifest) == 1
@@ -165,7 +203,8 @@ def test_bad_inputs_are_accounted_for(tmp_path):
   assert dict(m['dropped_by_reason']) == {'empty_input': 1, 'empty_text': 1,
                                           'no_main_text': 1}
   assert dict(m['dead_lettered_by_stage']) == {'read': 5}
-  assert dict(m['warnings_by_kind']) == {'date_unparseable': 1}
+  # The French article gets no entities: there is no French model.
+  assert dict(m['warnings_by_kind']) == {'date_unparseable': 1, 'no_ner_model': 1}
   assert m['articles_written'] == 6
 
   table = articles_table(output)
@@ -202,8 +241,8 @@ def test_two_runs_never_overwrite_each_other(tmp_path):
   first = run_newsbeam('--input', SAMPLES, '--output', output)
   second = run_newsbeam('--input', SAMPLES, '--output', output)
   files = files_under(output)
-  assert sum(first.run_id in f for f in files) == 3
-  assert sum(second.run_id in f for f in files) == 3
+  assert sum(first.run_id in f for f in files) == 5
+  assert sum(second.run_id in f for f in files) == 5
 
 
 @pytest.mark.parametrize('args, message', [

@@ -94,14 +94,19 @@ def source_uri_of(element):
   return None
 
 
-def dead_letter_from_exception(failure, stage):
-  """Turns a ``with_exception_handling`` failure into a dead-letter record."""
+def dead_letters_from_exception(failure, stage):
+  """Turns a ``with_exception_handling`` failure into dead-letter records.
+
+  A failed batch (a list of inputs) gives one dead letter per input, so the
+  run's accounting still balances.
+  """
   element, (error_type, error_repr, _traceback) = failure
   name = getattr(error_type, '__name__', str(error_type))
-  _LOG.warning('dead letter at %s for %s: %s', stage, source_uri_of(element),
-               error_repr)
-  return make_dead_letter(stage, source_uri_of(element), name, error_repr,
-                          element)
+  elements = element if isinstance(element, list) else [element]
+  for item in elements:
+    _LOG.warning('dead letter at %s for %s: %s', stage, source_uri_of(item),
+                 error_repr)
+    yield make_dead_letter(stage, source_uri_of(item), name, error_repr, item)
 
 
 class ApplyStage(beam.PTransform):
@@ -121,8 +126,8 @@ class ApplyStage(beam.PTransform):
     results = pcoll | 'Run' >> beam.ParDo(
         self._fn, *self._side_inputs).with_exception_handling(
             main_tag=RECORDS, dead_letter_tag=_FAILED)
-    failed = results[_FAILED] | 'DescribeFailures' >> beam.Map(
-        dead_letter_from_exception, self._stage)
+    failed = results[_FAILED] | 'DescribeFailures' >> beam.FlatMap(
+        dead_letters_from_exception, self._stage)
     dead = ((results[DEAD_LETTERS], failed)
             | 'MergeDeadLetters' >> beam.Flatten())
     return StageOutputs(

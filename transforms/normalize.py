@@ -214,6 +214,8 @@ def normalize_record(raw, run_id, ingested_at):
       A.WORD_COUNT: len(text.split()),
       A.CONTENT_HASH: make_content_hash(text),
       A.BOILERPLATE: [],
+      A.ENTITIES: [],
+      A.NER_MODEL: None,
       A.INPUT_FORMAT: raw[A.INPUT_FORMAT],
       A.RUN_ID: run_id,
       A.SCHEMA_VERSION_FIELD: schemas.SCHEMA_VERSION,

