@@ -15,6 +15,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import commit
+from pipeline.runs import runs_main
 from pipeline.options import ConfigError
 from pipeline.options import NewsbeamOptions
 from pipeline.options import check_known_flags
@@ -23,11 +24,14 @@ from pipeline.options import parse_ner_models
 from pipeline.options import validate_output
 from schemas import article as A
 from schemas import dead_letter as D
+from schemas import drop as X
 from schemas import run as M
 from schemas.article import ARTICLE_SCHEMA
 from schemas.dead_letter import DEAD_LETTER_SCHEMA
+from schemas.drop import DROP_SCHEMA
 from schemas.entity import ENTITY_SCHEMA
 from transforms import accounting
+from transforms.dedup import Deduplicate
 from transforms.boilerplate import DEFAULT_RULES
 from transforms.boilerplate import RulesFileError
 from transforms.boilerplate import StripBoilerplate
@@ -46,7 +50,9 @@ from transforms.read_files import expand_inputs
 from transforms.write import WriteDataset
 from transforms.write import article_partition
 from transforms.write import complete_dead_letter
+from transforms.write import complete_drop
 from transforms.write import dead_letter_partition
+from transforms.write import drop_partition
 
 __all__ = ['run', 'build_pipeline', 'main', 'RunResult']
 
@@ -56,6 +62,7 @@ EXIT_CONFIG_ERROR = 2
 ARTICLES_DATASET = 'articles'
 ENTITIES_DATASET = 'entities'
 DEAD_LETTERS_DATASET = 'dead_letters'
+DROPS_DATASET = 'drops'
 
 _LOG = logging.getLogger('newsbeam')
 
@@ -76,6 +83,7 @@ class RunContext(NamedTuple):
   boilerplate_rules: tuple  # empty when stripping is off
   ner_models: dict  # language -> spaCy pipeline package
   entity_types: tuple
+  dedup_window_days: int
 
 
 def new_run_id(now):
@@ -96,7 +104,10 @@ def build_pipeline(p, context):
         context.boilerplate_rules)
     stages.append(stripped)
     cleaned = stripped.records
-  tagged = cleaned | 'DetectLanguage' >> DetectLanguage()
+  deduplicated = cleaned | 'Deduplicate' >> Deduplicate(
+      context.output, context.started_at.date(), context.dedup_window_days)
+  stages.append(deduplicated)
+  tagged = deduplicated.records | 'DetectLanguage' >> DetectLanguage()
   entities = tagged.records | 'TagEntities' >> TagEntities(
       context.ner_models, context.entity_types)
   stages += [tagged, entities]
@@ -117,6 +128,11 @@ def build_pipeline(p, context):
   dead_letter_files = dead_letters | 'WriteDeadLetters' >> WriteDataset(
       DEAD_LETTERS_DATASET, DEAD_LETTER_SCHEMA, dead_letter_partition,
       context.output, context.run_id)
+  drops = ([s.dropped for s in stages]
+           | 'MergeDrops' >> beam.Flatten()
+           | 'CompleteDrops' >> beam.Map(complete_drop, context.run_id))
+  drop_files = drops | 'WriteDrops' >> WriteDataset(
+      DROPS_DATASET, DROP_SCHEMA, drop_partition, context.output, context.run_id)
 
   inputs = (
       (read.records, read.dropped, read.dead_letters)
@@ -126,15 +142,14 @@ def build_pipeline(p, context):
       accounting.INPUTS: inputs,
       accounting.WRITTEN: articles | 'WrittenLanguages' >> beam.Map(
           lambda a: a[A.LANGUAGE]),
-      accounting.DROPPED: ([s.dropped for s in stages]
-                           | 'MergeDrops' >> beam.Flatten()
-                           | 'DropReasons' >> beam.Map(
-                               lambda d: d['reason'])),
+      accounting.DROPPED: drops | 'DropReasons' >> beam.Map(
+          lambda d: d[X.REASON]),
       accounting.DEAD_LETTERED: dead_letters | 'DeadLetterStages' >> beam.Map(
           lambda d: d[D.STAGE]),
       accounting.WARNINGS: [s.warnings for s in stages]
                            | 'MergeWarnings' >> beam.Flatten(),
-      accounting.FILES: ((article_files, entity_files, dead_letter_files)
+      accounting.FILES: ((article_files, entity_files, dead_letter_files,
+                          drop_files)
                          | 'MergeFiles' >> beam.Flatten()),
   } | 'WriteRunReport' >> accounting.WriteRunReport(context.output,
                                                     context.run_id)
@@ -175,7 +190,7 @@ def prepare(argv):
   run_id = nb.run_id or new_run_id(started_at)
   output = nb.output.rstrip('/') or '/'
   return options, RunContext(run_id, started_at, output, paths, rules,
-                             ner_models, entity_types)
+                             ner_models, entity_types, nb.dedup_window_days)
 
 
 def run(argv=None):
@@ -185,16 +200,18 @@ def run(argv=None):
   """
   argv = list(sys.argv[1:] if argv is None else argv)
   options, context = prepare(argv)
+  commit.recover_interrupted_commits(context.output, context.run_id)
   _LOG.info('run %s: %d input files -> %s', context.run_id,
             len(context.paths), context.output)
   try:
     with beam.Pipeline(options=options) as p:
       build_pipeline(p, context)
-    manifest, report = commit.commit_run(context.output, context.run_id,
-                                         context.started_at, argv)
   except BaseException:
     commit.remove_staging(context.output, context.run_id)
     raise
+  # From here on a failure leaves a journal: the next run finishes the commit.
+  manifest, report = commit.commit_run(context.output, context.run_id,
+                                       context.started_at, argv)
   return RunResult(context.run_id, context.output, manifest, report['files'])
 
 
@@ -225,7 +242,8 @@ def _help_parser():
       epilog='Every standard Apache Beam flag is accepted too, e.g. '
       '--runner=DirectRunner|DataflowRunner|FlinkRunner|SparkRunner, '
       '--direct_num_workers=N, --direct_running_mode=multi_processing, '
-      '--setup_file=./setup.py. Exit status: 0 success, '
+      '--setup_file=./setup.py. "newsbeam runs OUTPUT" lists the last runs. '
+      'Exit status: 0 success, '
       f'{EXIT_CONFIG_ERROR} wrong configuration (nothing written).')
   NewsbeamOptions._add_argparse_args(parser)  # pylint: disable=protected-access
   return parser
@@ -234,6 +252,8 @@ def _help_parser():
 def main(argv=None):
   """Console entry point; returns the exit status."""
   argv = list(sys.argv[1:] if argv is None else argv)
+  if argv and argv[0] == 'runs':
+    return runs_main(argv[1:])
   if '-h' in argv or '--help' in argv:
     _help_parser().print_help()
     return EXIT_OK

@@ -27,6 +27,16 @@ def _run_id(value):
   return value
 
 
+def _non_negative_int(value):
+  try:
+    number = int(value)
+  except ValueError:
+    number = -1
+  if number < 0:
+    raise argparse.ArgumentTypeError(f'expected a whole number >= 0, got {value!r}')
+  return number
+
+
 class NewsbeamOptions(PipelineOptions):
   """Flags of the newsbeam job; every standard Beam flag is accepted too."""
 
@@ -56,6 +66,11 @@ class NewsbeamOptions(PipelineOptions):
         default=None, metavar='FILE',
         help='TOML or YAML file of extra boilerplate rules (see README), '
         'applied after the built-in ones. Default: none.')
+    parser.add_argument(
+        '--dedup-window-days', '--dedup_window_days', dest='dedup_window_days',
+        type=_non_negative_int, default=30, metavar='DAYS',
+        help='Days of date partitions searched for articles written by earlier '
+        'runs (besides the dates this run writes to). Default: %(default)s.')
     parser.add_argument(
         '--ner-model', '--ner_model', dest='ner_model', action='append',
         default=None, metavar='LANG=MODEL',

@@ -25,6 +25,10 @@ BOILERPLATE_RULE = 'rule'
 BOILERPLATE_TEXT = 'text'
 ENTITIES = 'entities'
 NER_MODEL = 'ner_model'
+MINHASH = 'minhash'
+NEAR_DUPLICATE_OF = 'near_duplicate_of'
+
+MINHASH_PERMUTATIONS = 64  # values in a MinHash signature
 INPUT_FORMAT = 'input_format'
 RUN_ID = 'run_id'
 SCHEMA_VERSION_FIELD = 'schema_version'
@@ -60,6 +64,8 @@ ARTICLE_SCHEMA = pa.schema([
     pa.field(BOILERPLATE, pa.list_(BOILERPLATE_ITEM)),
     pa.field(ENTITIES, pa.list_(MENTION)),
     pa.field(NER_MODEL, pa.string()),
+    pa.field(MINHASH, pa.list_(pa.uint32())),
+    pa.field(NEAR_DUPLICATE_OF, pa.string()),
     pa.field(INPUT_FORMAT, pa.string(), nullable=False),
     pa.field(RUN_ID, pa.string(), nullable=False),
     pa.field(SCHEMA_VERSION_FIELD, pa.int32(), nullable=False),

@@ -23,6 +23,8 @@ ACCOUNTING_BALANCED = 'accounting_balanced'
 SCHEMA_VERSION_FIELD = 'schema_version'
 
 STATUS_SUCCEEDED = 'succeeded'
+# Committed by a later run after its own commit was interrupted.
+STATUS_RECOVERED = 'recovered'
 
 COUNTS_BY_KEY = pa.map_(pa.string(), pa.int64())
 

@@ -236,13 +236,30 @@ def test_bad_inputs_are_accounted_for(tmp_path):
   assert not os.path.exists(os.path.join(output, '_staging', result.run_id))
 
 
-def test_two_runs_never_overwrite_each_other(tmp_path):
+def test_second_run_over_the_same_inputs_writes_nothing_new(tmp_path, capsys):
   output = str(tmp_path / 'out')
   first = run_newsbeam('--input', SAMPLES, '--output', output)
+  before = articles_table(output)
   second = run_newsbeam('--input', SAMPLES, '--output', output)
+  after = articles_table(output)
+  assert len(after) == len(before) == 2
+  assert {r['article_id'] for r in after} == {r['article_id'] for r in before}
+  m = second.manifest
+  assert (m['inputs_read'], m['articles_written'], m['dead_lettered']) == (2, 0, 0)
+  assert dict(m['dropped_by_reason']) == {'duplicate_cross_run': 2}
   files = files_under(output)
   assert sum(first.run_id in f for f in files) == 5
-  assert sum(second.run_id in f for f in files) == 5
+  assert files == sorted(files) and f'runs/part-{second.run_id}.parquet' in files
+  drops = duckdb.sql(
+      f"SELECT reason, article_id, duplicate_of FROM read_parquet('{output}/drops/**/*.parquet', "
+      "hive_partitioning = true)").fetchall()
+  assert sorted(drops) == sorted(('duplicate_cross_run', r['article_id'], r['article_id'])
+                                 for r in before)
+
+  assert main(['runs', output]) == 0
+  listing = capsys.readouterr().out.splitlines()
+  assert listing[1].startswith(second.run_id) and 'duplicate_cross_run=2' in listing[1]
+  assert listing[2].startswith(first.run_id)
 
 
 @pytest.mark.parametrize('args, message', [

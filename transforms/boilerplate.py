@@ -290,7 +290,8 @@ class _StripRepeatedFn(beam.DoFn):
       article = with_removed(article, PARAGRAPH_SEPARATOR.join(kept), removed)
     if not article[A.TEXT].strip():
       self._dropped.inc()
-      yield dl.drop(DROP_EMPTY_AFTER_BOILERPLATE, article[A.SOURCE_URI])
+      yield dl.drop(DROP_EMPTY_AFTER_BOILERPLATE, STAGE,
+                    article[A.SOURCE_URI], article.get(A.ARTICLE_ID))
       return
     yield article
 

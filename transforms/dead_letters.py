@@ -15,6 +15,7 @@ from apache_beam import pvalue
 
 from schemas import article as A
 from schemas import dead_letter as D
+from schemas import drop as X
 
 __all__ = ['ApplyStage', 'StageOutputs', 'drop', 'warn', 'dead_letter',
            'make_dead_letter']
@@ -25,8 +26,8 @@ WARNINGS = 'warnings'
 DEAD_LETTERS = 'dead_letters'
 _FAILED = 'failed'
 
-DROP_REASON = 'reason'
-DROP_SOURCE_URI = 'source_uri'
+DROP_REASON = X.REASON
+DROP_SOURCE_URI = X.SOURCE_URI
 
 EXCERPT_CHARS = 200  # characters of the failing input kept for diagnosis
 MESSAGE_CHARS = 2000  # longest error message kept
@@ -41,10 +42,17 @@ class StageOutputs(NamedTuple):
   dead_letters: beam.PCollection
 
 
-def drop(reason, source_uri):
+def make_drop(reason, stage, source_uri, article_id=None, duplicate_of=None):
+  """A drop-audit record (run_id and schema version are added by the writer)."""
+  return {X.REASON: reason, X.STAGE: stage, X.SOURCE_URI: source_uri,
+          X.ARTICLE_ID: article_id, X.DUPLICATE_OF: duplicate_of,
+          X.DROPPED_AT: datetime.datetime.now(datetime.timezone.utc)}
+
+
+def drop(reason, stage, source_uri, article_id=None, duplicate_of=None):
   """Routes the current element to the drop output with a reason."""
   return pvalue.TaggedOutput(
-      DROPPED, {DROP_REASON: reason, DROP_SOURCE_URI: source_uri})
+      DROPPED, make_drop(reason, stage, source_uri, article_id, duplicate_of))
 
 
 def warn(kind):

@@ -88,7 +88,7 @@ class _ExtractMainTextFn(beam.DoFn):
       return
     extracted = extract_main_text(html, record.get(A.URL))
     if extracted is None:
-      yield dl.drop(DROP_NO_MAIN_TEXT, record[A.SOURCE_URI])
+      yield dl.drop(DROP_NO_MAIN_TEXT, STAGE, record[A.SOURCE_URI])
       return
     out = dict(record)
     out[A.TEXT] = extracted['text']

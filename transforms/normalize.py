@@ -216,6 +216,8 @@ def normalize_record(raw, run_id, ingested_at):
       A.BOILERPLATE: [],
       A.ENTITIES: [],
       A.NER_MODEL: None,
+      A.MINHASH: None,
+      A.NEAR_DUPLICATE_OF: None,
       A.INPUT_FORMAT: raw[A.INPUT_FORMAT],
       A.RUN_ID: run_id,
       A.SCHEMA_VERSION_FIELD: schemas.SCHEMA_VERSION,
@@ -238,7 +240,7 @@ class _NormalizeFn(beam.DoFn):
       yield dl.warn(warning)
     if article is None:
       self._dropped.inc()
-      yield dl.drop(DROP_EMPTY_TEXT, raw[A.SOURCE_URI])
+      yield dl.drop(DROP_EMPTY_TEXT, STAGE, raw[A.SOURCE_URI])
       return
     yield article
 

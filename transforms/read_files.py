@@ -236,7 +236,7 @@ class _ReadFileFn(beam.DoFn):
   def process(self, path):
     fmt = detect_format(path)
     if fmt == FORMAT_UNKNOWN:
-      yield dl.drop(DROP_UNSUPPORTED_FORMAT, path)
+      yield dl.drop(DROP_UNSUPPORTED_FORMAT, STAGE, path)
       return
     try:
       data = read_input_bytes(path)
@@ -245,7 +245,7 @@ class _ReadFileFn(beam.DoFn):
       yield dl.dead_letter(STAGE, path, type(error).__name__, error)
       return
     if not data.strip():
-      yield dl.drop(DROP_EMPTY_INPUT, path)
+      yield dl.drop(DROP_EMPTY_INPUT, STAGE, path)
       return
     base = {A.SOURCE_URI: path, A.INPUT_FORMAT: fmt,
             R.FOLDER_NAME: folder_name_of(path)}
@@ -271,7 +271,7 @@ class _ReadFileFn(beam.DoFn):
   def _read_json(self, path, text, base):
     parsed = parse_json_document(text)
     if not parsed:
-      yield dl.drop(DROP_EMPTY_INPUT, path)
+      yield dl.drop(DROP_EMPTY_INPUT, STAGE, path)
       return
     for number, obj, raw in parsed:
       uri = f'{path}#L{number}'

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import schemas
 from schemas import article as A
 from schemas import dead_letter as D
+from schemas import drop as X
 from schemas.common import DATE
 from schemas.common import DATE_VALUE_PATTERN
 from schemas.common import LANG
@@ -70,6 +71,11 @@ def article_partition(article):
 def dead_letter_partition(record):
   """The date partition of a dead letter (the day it failed)."""
   return ((DATE, record[D.FAILED_AT].date().isoformat()),)
+
+
+def drop_partition(record):
+  """The date partition of a drop-audit record (the day it was dropped)."""
+  return ((DATE, record[X.DROPPED_AT].date().isoformat()),)
 
 
 def part_file_name(run_id, index):
@@ -164,3 +170,9 @@ def complete_dead_letter(record, run_id):
   """A dead letter with the run's id and the schema version."""
   return dict(record, **{D.RUN_ID: run_id,
                          D.SCHEMA_VERSION_FIELD: schemas.SCHEMA_VERSION})
+
+
+def complete_drop(record, run_id):
+  """A drop-audit record with the run's id and the schema version."""
+  return dict(record, **{X.RUN_ID: run_id,
+                         X.SCHEMA_VERSION_FIELD: schemas.SCHEMA_VERSION})

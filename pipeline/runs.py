@@ -1,0 +1,60 @@
+"""``newsbeam runs OUTPUT``: the last runs of a dataset with their accounting."""
+
+import argparse
+import sys
+
+from apache_beam.io.filesystems import FileSystems
+
+from schemas import run as M
+
+__all__ = ['runs_main', 'load_runs', 'format_runs']
+
+DEFAULT_LAST = 10
+
+
+def load_runs(output, last=DEFAULT_LAST):
+  """The last ``last`` run manifests of a dataset, newest first, as dicts."""
+  import pyarrow.dataset as ds  # pylint: disable=import-outside-toplevel
+  root = FileSystems.join(output, 'runs')
+  if not FileSystems.exists(root):
+    return []
+  table = ds.dataset(root, format='parquet', schema=M.RUN_SCHEMA).to_table()
+  rows = table.to_pylist()
+  rows.sort(key=lambda r: (r[M.STARTED_AT], r[M.RUN_ID]), reverse=True)
+  return rows[:last]
+
+
+def _pairs(pairs):
+  return ', '.join(f'{k}={v}' for k, v in pairs) if pairs else '-'
+
+
+def format_runs(rows):
+  """A plain-text table of run manifests."""
+  header = (f'{"run_id":26} {"status":9} {"started (UTC)":19} {"read":>7} '
+            f'{"written":>7} {"dropped":>7} {"dead":>5} {"ok":3}  drops by reason; dead letters by stage')
+  lines = [header]
+  for r in rows:
+    lines.append(
+        f'{r[M.RUN_ID]:26} {r[M.STATUS]:9} {r[M.STARTED_AT]:%Y-%m-%d %H:%M:%S} '
+        f'{r[M.INPUTS_READ]:7d} {r[M.ARTICLES_WRITTEN]:7d} {r[M.DROPPED]:7d} '
+        f'{r[M.DEAD_LETTERED]:5d} {"yes" if r[M.ACCOUNTING_BALANCED] else "NO":3}  '
+        f'{_pairs(r[M.DROPPED_BY_REASON])}; {_pairs(r[M.DEAD_LETTERED_BY_STAGE])}')
+  return '\n'.join(lines)
+
+
+def runs_main(argv):
+  parser = argparse.ArgumentParser(
+      prog='newsbeam runs',
+      description='Lists the last runs of a newsbeam dataset: inputs read, '
+      'articles written, drops by reason and dead letters by stage '
+      '(read = written + dropped + dead; "ok" says it balances).')
+  parser.add_argument('output', help='the dataset folder (--output of the runs)')
+  parser.add_argument('--last', type=int, default=DEFAULT_LAST,
+                      help='how many runs to list. Default: %(default)s.')
+  args = parser.parse_args(argv)
+  rows = load_runs(args.output, args.last)
+  if not rows:
+    print(f'newsbeam: no runs in {args.output}', file=sys.stderr)
+    return 1
+  print(format_runs(rows))
+  return 0

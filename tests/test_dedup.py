@@ -1,0 +1,138 @@
+import datetime
+
+import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that
+from apache_beam.testing.util import equal_to
+import numpy as np
+
+from schemas import article as A
+from schemas import drop as X
+from schemas.article import ARTICLE_SCHEMA
+from tests.conftest import SAMPLE_DATED
+from transforms.dedup import BANDS
+from transforms.dedup import NEAR_DUPLICATE_THRESHOLD
+from transforms.dedup import Deduplicate
+from transforms.dedup import band_keys
+from transforms.dedup import estimate_similarity
+from transforms.dedup import minhash_signature
+from transforms.dedup import read_existing_matches
+from transforms.dedup import shingles
+from transforms.dedup import window_dates
+from transforms.normalize import make_content_hash
+from transforms.normalize import normalize_record
+from transforms.read_files import parse_text_file
+from transforms.write import write_parquet
+
+UTC = datetime.timezone.utc
+NOW = datetime.datetime(2026, 11, 22, 12, tzinfo=UTC)
+STORY = ' '.join(parse_text_file(SAMPLE_DATED.read_text(encoding='utf-8'))[A.TEXT].split())
+OTHER = ('The city council voted on Tuesday to close the old bridge for repairs '
+         'that will take two years and cost more than the new one would have. ') * 5
+
+
+def test_shingles():
+  assert shingles('One two three four five six') == {'one two three four five',
+                                                     'two three four five six'}
+  assert shingles('Short text') == {'short text'}
+  assert shingles('') == set()
+
+
+def test_minhash_is_deterministic_and_estimates_similarity():
+  first = minhash_signature(STORY)
+  assert first == minhash_signature(STORY)
+  assert len(first) == 64 and all(0 <= v < 2**32 for v in first)
+  typo = STORY.replace('Lukashenko', 'Lukashenk0', 1)
+  appended = STORY + ' ' + 'An extra closing paragraph was added by the editors later on.'
+  assert estimate_similarity(first, minhash_signature(typo)) >= NEAR_DUPLICATE_THRESHOLD
+  assert estimate_similarity(first, minhash_signature(appended)) >= NEAR_DUPLICATE_THRESHOLD
+  assert estimate_similarity(first, minhash_signature(OTHER)) < 0.2
+
+
+def test_minhash_estimate_tracks_true_jaccard():
+  words = STORY.split()
+  for cut in (20, 60, 120, 200, 300):
+    first, second = ' '.join(words[:cut + 60]), ' '.join(words[cut:])
+    a, b = shingles(first), shingles(second)
+    true = len(a & b) / len(a | b)
+    estimate = estimate_similarity(minhash_signature(first), minhash_signature(second))
+    assert abs(estimate - true) < 0.15, (cut, true, estimate)
+
+
+def test_band_keys_match_for_equal_bands():
+  signature = minhash_signature(STORY)
+  keys = band_keys([signature, signature])
+  assert keys.shape == (2, BANDS)
+  assert (keys[0] == keys[1]).all()
+  changed = list(signature)
+  changed[0] += 1
+  other = band_keys([changed])[0]
+  assert other[0] != keys[0][0] and (other[1:] == keys[0][1:]).all()
+
+
+def test_window_dates():
+  assert window_dates(datetime.date(2024, 3, 1), 3) == ['2024-03-01', '2024-02-29', '2024-02-28']
+  assert window_dates(datetime.date(2024, 3, 1), 0) == []
+
+
+def article(uri, text, url=None, published='2022-01-18T10:00:00Z'):
+  raw = {A.SOURCE_URI: uri, A.INPUT_FORMAT: 'jsonl', A.URL: url, A.TITLE: uri,
+         A.TEXT: text, 'published': published}
+  record, _ = normalize_record(raw, 'run2', NOW)
+  record[A.LANGUAGE] = 'en'
+  return record
+
+
+def test_read_existing_matches(tmp_path):
+  old = article('old', STORY, url='https://example.org/old')
+  old[A.MINHASH] = minhash_signature(STORY)
+  path = str(tmp_path / 'part.parquet')
+  write_parquet(path, [old], ARTICLE_SCHEMA)
+  keys = {int(k) for k in band_keys([old[A.MINHASH]])[0]}
+  found, hits = read_existing_matches(path, {old[A.ARTICLE_ID], 'other'}, keys)
+  assert found == [old[A.ARTICLE_ID]]
+  assert len(hits) == BANDS
+  assert {h[1][1] for h in hits} == {old[A.ARTICLE_ID]}
+  assert read_existing_matches(path, {'nope'}, {1, 2, 3}) == ([], [])
+
+
+def test_deduplicate_within_a_run(tmp_path):
+  short = article('a1', STORY[:500], url='https://example.org/a')
+  full = article('a2', STORY, url='https://example.org/a')
+  syndicated = article('b1', STORY, url='https://mirror.example.net/b',
+                       published='2022-01-19T10:00:00Z')
+  edited = article('c1', STORY + ' A correction was appended to this story afterwards.',
+                   url='https://example.org/c', published='2022-01-20T10:00:00Z')
+  unrelated = article('d1', OTHER, url='https://example.org/d')
+  with TestPipeline() as p:
+    out = (p | beam.Create([short, full, syndicated, edited, unrelated])
+           | Deduplicate(str(tmp_path / 'out'), NOW.date()))
+    assert_that(out.records | beam.Map(lambda a: (a[A.SOURCE_URI], len(a[A.TEXT]),
+                                                  a[A.NEAR_DUPLICATE_OF])),
+                equal_to([('a2', len(STORY), None),
+                          ('c1', len(edited[A.TEXT]), full[A.ARTICLE_ID]),
+                          ('d1', len(OTHER.strip()), None)]),
+                label='Records')
+    assert_that(out.dropped | beam.Map(lambda d: (d[X.REASON], d[X.SOURCE_URI],
+                                                  d[X.DUPLICATE_OF])),
+                equal_to([('duplicate_id', 'a1', full[A.ARTICLE_ID]),
+                          ('duplicate_content', 'b1', full[A.ARTICLE_ID])]),
+                label='Drops')
+
+
+def test_deduplicate_against_earlier_runs(tmp_path):
+  output = tmp_path / 'out'
+  old = article('old', STORY, url='https://example.org/old')
+  old[A.MINHASH] = minhash_signature(STORY)
+  folder = output / 'articles' / 'date=2022-01-18' / 'lang=en'
+  folder.mkdir(parents=True)
+  write_parquet(str(folder / 'part-run1-0.parquet'), [old], ARTICLE_SCHEMA)
+  again = article('again', STORY, url='https://example.org/old')
+  edited = article('edited', STORY + ' Updated with a new closing line from the ministry.',
+                   url='https://example.org/updated', published='2022-01-18T12:00:00Z')
+  with TestPipeline() as p:
+    out = p | beam.Create([again, edited]) | Deduplicate(str(output), NOW.date(), 0)
+    assert_that(out.records | beam.Map(lambda a: (a[A.SOURCE_URI], a[A.NEAR_DUPLICATE_OF])),
+                equal_to([('edited', old[A.ARTICLE_ID])]), label='Records')
+    assert_that(out.dropped | beam.Map(lambda d: (d[X.REASON], d[X.SOURCE_URI])),
+                equal_to([('duplicate_cross_run', 'again')]), label='Drops')

@@ -1,0 +1,331 @@
+"""Deduplication within a run and across runs, and near-duplicate marking.
+
+Within the run: one row per ``article_id`` (the most complete record wins),
+then one row per ``content_hash`` (syndicated copies under other URLs are
+dropped as ``duplicate_content`` with ``duplicate_of``).
+
+Across runs: the dataset itself is the index. The ``article_id`` and
+``minhash`` columns of existing ``articles`` files are read with column
+projection, from the ``date`` partitions of the window (the last
+``window_days`` days) and of every date this run writes to. Each file is
+filtered with pyarrow against side inputs that hold only this run's ids and
+band keys, so the work and memory grow with the run, not with the dataset.
+An article already in the dataset is dropped as ``duplicate_cross_run``.
+
+Near-duplicates (a corrected typo, an appended paragraph) are marked, never
+dropped: MinHash over word shingles, LSH bands to find candidates, and the
+signature estimate of Jaccard similarity against a named threshold.
+``near_duplicate_of`` points to the earliest similar article: one of an
+earlier run, else an earlier-published one of this run.
+"""
+
+import datetime
+import hashlib
+import re
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+import numpy as np
+
+from schemas import article as A
+from schemas.common import DATE
+from transforms import dead_letters as dl
+from transforms.write import article_partition
+
+__all__ = ['Deduplicate', 'minhash_signature', 'band_keys',
+           'estimate_similarity', 'shingles', 'window_dates',
+           'read_existing_matches']
+
+STAGE = 'dedup'
+DROP_DUPLICATE_ID = 'duplicate_id'
+DROP_DUPLICATE_CONTENT = 'duplicate_content'
+DROP_DUPLICATE_CROSS_RUN = 'duplicate_cross_run'
+
+DEFAULT_WINDOW_DAYS = 30  # days of date partitions searched for earlier copies
+SHINGLE_WORDS = 5  # words per shingle
+NUM_PERMUTATIONS = A.MINHASH_PERMUTATIONS
+BANDS = 16  # LSH bands; BANDS * ROWS_PER_BAND == NUM_PERMUTATIONS
+ROWS_PER_BAND = 4
+NEAR_DUPLICATE_THRESHOLD = 0.8  # estimated Jaccard similarity of shingle sets
+MAX_CANDIDATES_PER_BAND = 50  # earliest candidates kept per band bucket
+MINHASH_SEED = 1_337
+_MERSENNE_61 = (1 << 61) - 1
+_rng = np.random.RandomState(MINHASH_SEED)
+# (a * x + b) mod p, with a and b drawn below p and the product wrapping at
+# 2**64 as numpy does (the scheme of datasketch's MinHash): well mixed, fast.
+_PERM_A = _rng.randint(1, _MERSENNE_61, size=NUM_PERMUTATIONS, dtype=np.uint64)
+_PERM_B = _rng.randint(0, _MERSENNE_61, size=NUM_PERMUTATIONS, dtype=np.uint64)
+_BAND_MIX = _rng.randint(1, 1 << 62, size=ROWS_PER_BAND + 1).astype(np.uint64) | np.uint64(1)
+del _rng
+_WORD = re.compile(r'\w+')
+
+EXISTING_IDS = 'existing_ids'
+EXISTING_BANDS = 'existing_bands'
+
+
+def shingles(text):
+  """Distinct word n-grams (SHINGLE_WORDS) of a text, case-folded."""
+  words = _WORD.findall(text.casefold())
+  if len(words) <= SHINGLE_WORDS:
+    return {' '.join(words)} if words else set()
+  return {' '.join(words[i:i + SHINGLE_WORDS])
+          for i in range(len(words) - SHINGLE_WORDS + 1)}
+
+
+def _shingle_hashes(text):
+  values = [int.from_bytes(hashlib.blake2b(s.encode('utf-8'), digest_size=4).digest(),
+                           'little') for s in shingles(text)]
+  return np.array(values or [0], dtype=np.uint64)
+
+
+def minhash_signature(text):
+  """NUM_PERMUTATIONS uint32 MinHash values of the text's shingles."""
+  hashes = _shingle_hashes(text)
+  with np.errstate(over='ignore'):
+    products = (hashes[:, None] * _PERM_A[None, :] + _PERM_B[None, :]) % np.uint64(_MERSENNE_61)
+  return [int(v) for v in (products.min(axis=0) & np.uint64(0xFFFFFFFF))]
+
+
+def band_keys(signatures):
+  """LSH band keys: an (n, BANDS) uint64 array for an (n, NUM_PERMUTATIONS) array."""
+  rows = np.asarray(signatures, dtype=np.uint64).reshape(-1, BANDS, ROWS_PER_BAND)
+  with np.errstate(over='ignore'):
+    mixed = (rows * _BAND_MIX[None, None, :ROWS_PER_BAND]).sum(axis=2, dtype=np.uint64)
+  bands = np.arange(BANDS, dtype=np.uint64)[None, :] * _BAND_MIX[ROWS_PER_BAND]
+  return mixed ^ bands
+
+
+def estimate_similarity(first, second):
+  """Share of equal MinHash values: an estimate of the Jaccard similarity."""
+  return float(np.mean(np.asarray(first) == np.asarray(second)))
+
+
+def window_dates(today, days):
+  """ISO dates of the ``days`` days up to and including ``today``."""
+  return [(today - datetime.timedelta(days=n)).isoformat() for n in range(days)]
+
+
+def _when(article):
+  return (article[A.PUBLISHED_AT] or article[A.INGESTED_AT]).timestamp()
+
+
+def completeness_key(article):
+  """Sort key: most complete first (longest text, then earliest publication)."""
+  published = article[A.PUBLISHED_AT]
+  return (-len(article[A.TEXT]), published is None,
+          published.timestamp() if published else 0.0, article[A.SOURCE_URI])
+
+
+def precedence(article, existing=False):
+  """Sort key for "which came first": earlier runs, then earlier dates, then id."""
+  return (0 if existing else 1, _when(article), article[A.ARTICLE_ID])
+
+
+def read_existing_matches(path, new_ids, new_bands):
+  """Ids and band hits of one existing articles file, filtered to this run's keys.
+
+  Returns ``(ids, hits)``: ids of the file that are in ``new_ids``, and
+  ``(band_key, (precedence, article_id, signature))`` for rows sharing a band
+  key with this run's articles.
+  """
+  import pyarrow as pa  # pylint: disable=import-outside-toplevel
+  import pyarrow.compute as pc  # pylint: disable=import-outside-toplevel
+  import pyarrow.parquet as pq  # pylint: disable=import-outside-toplevel
+  with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    table = pq.read_table(f, columns=[A.ARTICLE_ID, A.MINHASH, A.PUBLISHED_AT,
+                                      A.INGESTED_AT])
+  ids = table.column(A.ARTICLE_ID)
+  found = []
+  if new_ids:
+    found = pc.filter(ids, pc.is_in(ids, value_set=_string_array(new_ids))).to_pylist()
+  hits = []
+  signatures = table.column(A.MINHASH).combine_chunks()
+  valid = pc.fill_null(
+      pc.equal(pc.list_value_length(signatures), NUM_PERMUTATIONS), False)
+  valid = valid.to_numpy(zero_copy_only=False)
+  if new_bands and valid.any():
+    matrix = np.zeros((len(table), NUM_PERMUTATIONS), dtype=np.uint64)
+    flat = signatures.filter(pa.array(valid)).flatten().to_numpy(zero_copy_only=False)
+    matrix[valid] = flat.reshape(-1, NUM_PERMUTATIONS)
+    keys = band_keys(matrix)
+    wanted = np.fromiter(new_bands, dtype=np.uint64, count=len(new_bands))
+    rows, cols = np.nonzero(np.isin(keys, wanted) & valid[:, None])
+    if len(rows):
+      id_list = ids.to_pylist()
+      published = table.column(A.PUBLISHED_AT).to_pylist()
+      ingested = table.column(A.INGESTED_AT).to_pylist()
+      for row, col in zip(rows.tolist(), cols.tolist()):
+        when = (published[row] or ingested[row]).timestamp()
+        hits.append((int(keys[row, col]), ((0, when, id_list[row]), id_list[row],
+                                          [int(v) for v in matrix[row]])))
+  return found, hits
+
+
+def _string_array(values):
+  import pyarrow as pa  # pylint: disable=import-outside-toplevel
+  return pa.array(sorted(values), type=pa.string())
+
+
+class _ReadExistingFn(beam.DoFn):
+  """Reads one existing articles file; emits only what matches this run."""
+
+  def process(self, path, new_ids, new_bands):
+    found, hits = read_existing_matches(path, new_ids, new_bands)
+    for article_id in found:
+      yield beam.pvalue.TaggedOutput(EXISTING_IDS, article_id)
+    for hit in hits:
+      yield beam.pvalue.TaggedOutput(EXISTING_BANDS, hit)
+
+
+class _KeepMostCompleteFn(beam.DoFn):
+  """One article per id: the most complete; the others are counted drops."""
+
+  def __init__(self):
+    self._dropped = Metrics.counter('Deduplicate', f'dropped_{DROP_DUPLICATE_ID}')
+
+  def process(self, keyed):
+    _, articles = keyed
+    best, *others = sorted(articles, key=completeness_key)
+    yield best
+    for other in others:
+      self._dropped.inc()
+      yield dl.drop(DROP_DUPLICATE_ID, STAGE, other[A.SOURCE_URI],
+                    other[A.ARTICLE_ID], best[A.ARTICLE_ID])
+
+
+class _KeepFirstContentFn(beam.DoFn):
+  """One article per content hash: the first published; copies are dropped."""
+
+  def __init__(self):
+    self._dropped = Metrics.counter('Deduplicate', f'dropped_{DROP_DUPLICATE_CONTENT}')
+
+  def process(self, keyed):
+    _, articles = keyed
+    first, *copies = sorted(articles, key=precedence)
+    yield first
+    for copy in copies:
+      self._dropped.inc()
+      yield dl.drop(DROP_DUPLICATE_CONTENT, STAGE, copy[A.SOURCE_URI],
+                    copy[A.ARTICLE_ID], first[A.ARTICLE_ID])
+
+
+class _DropExistingFn(beam.DoFn):
+  """Drops articles already written by an earlier run."""
+
+  def __init__(self):
+    self._dropped = Metrics.counter('Deduplicate', f'dropped_{DROP_DUPLICATE_CROSS_RUN}')
+
+  def process(self, article, existing):
+    if article[A.ARTICLE_ID] in existing:
+      self._dropped.inc()
+      yield dl.drop(DROP_DUPLICATE_CROSS_RUN, STAGE, article[A.SOURCE_URI],
+                    article[A.ARTICLE_ID], article[A.ARTICLE_ID])
+      return
+    yield article
+
+
+class _SignFn(beam.DoFn):
+  """Adds the MinHash signature of the article's text."""
+
+  def process(self, article):
+    yield dict(article, **{A.MINHASH: minhash_signature(article[A.TEXT])})
+
+
+def _new_band_entries(article):
+  signature = article[A.MINHASH]
+  keys = band_keys([signature])[0]
+  entry = (precedence(article), article[A.ARTICLE_ID], signature)
+  return [(int(k), entry) for k in keys]
+
+
+def near_duplicate_pairs(grouped):
+  """(article_id, earliest similar candidate) from one band bucket."""
+  _, buckets = grouped
+  new = sorted(buckets['new'])
+  earlier = sorted(buckets['old'])[:MAX_CANDIDATES_PER_BAND] + new
+  for prec, article_id, signature in new:
+    for cand_prec, cand_id, cand_signature in earlier:
+      if cand_prec >= prec:
+        break
+      if estimate_similarity(signature, cand_signature) >= NEAR_DUPLICATE_THRESHOLD:
+        yield article_id, (cand_prec, cand_id)
+        break
+
+
+def _mark_near_duplicate(article, near):
+  found = near.get(article[A.ARTICLE_ID])
+  return dict(article, **{A.NEAR_DUPLICATE_OF: found[1] if found else None})
+
+
+class Deduplicate(beam.PTransform):
+  """Deduplicates articles within the run and against the dataset; marks near-duplicates.
+
+  ``output`` is the dataset folder whose ``articles`` are the earlier runs;
+  ``today`` the run's date; ``window_days`` how many days of date partitions
+  are searched besides the dates this run writes to.
+  """
+
+  def __init__(self, output, today, window_days=DEFAULT_WINDOW_DAYS, label=None):
+    super().__init__(label)
+    self._articles_root = FileSystems.join(output, 'articles')
+    self._window = window_dates(today, window_days)
+
+  def expand(self, pcoll):
+    by_id = (pcoll
+             | 'KeyById' >> beam.Map(lambda a: (a[A.ARTICLE_ID], a))
+             | 'GroupById' >> beam.GroupByKey()
+             | 'KeepMostComplete' >> beam.ParDo(_KeepMostCompleteFn()).with_outputs(
+                 dl.DROPPED, main=dl.RECORDS))
+    by_content = (by_id[dl.RECORDS]
+                  | 'KeyByContent' >> beam.Map(lambda a: (a[A.CONTENT_HASH], a))
+                  | 'GroupByContent' >> beam.GroupByKey()
+                  | 'KeepFirstContent' >> beam.ParDo(_KeepFirstContentFn()).with_outputs(
+                      dl.DROPPED, main=dl.RECORDS))
+    signed = by_content[dl.RECORDS] | 'Sign' >> dl.ApplyStage(_SignFn(), STAGE)
+    unique = signed.records
+
+    new_ids = unique | 'NewIds' >> beam.Map(lambda a: a[A.ARTICLE_ID])
+    new_bands = unique | 'NewBands' >> beam.FlatMap(_new_band_entries)
+    run_dates = (unique
+                 | 'RunDates' >> beam.Map(lambda a: dict(article_partition(a))[DATE])
+                 | 'DistinctRunDates' >> beam.Distinct())
+    window = unique.pipeline | 'WindowDates' >> beam.Create(self._window)
+    existing = (
+        (run_dates, window)
+        | 'MergeDates' >> beam.Flatten()
+        | 'DistinctDates' >> beam.Distinct()
+        | 'FilePatterns' >> beam.Map(
+            lambda d, root: FileSystems.join(root, f'{DATE}={d}', '*', '*.parquet'),
+            self._articles_root)
+        | 'MatchFiles' >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
+        | 'FilePaths' >> beam.Map(lambda m: m.path)
+        | 'SpreadFiles' >> beam.Reshuffle()
+        | 'ReadExisting' >> beam.ParDo(
+            _ReadExistingFn(),
+            beam.pvalue.AsList(new_ids),
+            beam.pvalue.AsList(new_bands | 'BandKeys' >> beam.Map(lambda kv: kv[0])),
+        ).with_outputs(EXISTING_IDS, EXISTING_BANDS))
+
+    fresh = unique | 'DropExisting' >> beam.ParDo(
+        _DropExistingFn(),
+        beam.pvalue.AsDict(existing[EXISTING_IDS]
+                           | 'AsIdKeys' >> beam.Map(lambda i: (i, True)))
+    ).with_outputs(dl.DROPPED, main=dl.RECORDS)
+
+    near = (
+        {'new': new_bands, 'old': existing[EXISTING_BANDS]}
+        | 'JoinBands' >> beam.CoGroupByKey()
+        | 'NearDuplicatePairs' >> beam.FlatMap(near_duplicate_pairs)
+        | 'EarliestCandidate' >> beam.CombinePerKey(min))
+    marked = fresh[dl.RECORDS] | 'MarkNearDuplicates' >> beam.Map(
+        _mark_near_duplicate, beam.pvalue.AsDict(near))
+    return dl.StageOutputs(
+        records=marked,
+        dropped=((by_id[dl.DROPPED], by_content[dl.DROPPED], signed.dropped,
+                  fresh[dl.DROPPED])
+                 | 'MergeDrops' >> beam.Flatten()),
+        warnings=signed.warnings,
+        dead_letters=signed.dead_letters)
