@@ -11,6 +11,7 @@ complete file, so readers never see a partial file; the run manifest
 manifest has all of its files in place.
 """
 
+import collections
 import datetime
 import json
 import logging
@@ -20,6 +21,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 import schemas
+from pipeline import state as feed_state
 from schemas import run as M
 from transforms import accounting
 from transforms.write import FILE_FINAL_PATH
@@ -62,7 +64,7 @@ def move_into_place(files):
 
 
 def build_manifest(run_id, started_at, finished_at, arguments, output, report,
-                   status=M.STATUS_SUCCEEDED):
+                   status=M.STATUS_SUCCEEDED, failing=()):
   """The run manifest row from the pipeline's run report."""
   counts = report['counts']
   inputs = counts.get(accounting.INPUTS, {})
@@ -87,6 +89,10 @@ def build_manifest(run_id, started_at, finished_at, arguments, output, report,
       M.DEAD_LETTERED_BY_STAGE: sorted(dead.items()),
       M.WARNINGS_BY_KIND: sorted(counts.get(accounting.WARNINGS, {}).items()),
       M.FILES_WRITTEN: len(report['files']),
+      M.FEEDS_BY_STATUS: sorted(collections.Counter(
+          str(f['error_type'] or f['status']) for f in report.get('feeds', [])).items()),
+      M.FAILING_FEEDS: [{M.FAILING_FEED_URL: url, M.FAILING_FEED_FAILURES: count,
+                         M.FAILING_FEED_ERROR: error} for url, count, error in failing],
       M.ACCOUNTING_BALANCED: inputs_read == total,
       M.SCHEMA_VERSION_FIELD: schemas.SCHEMA_VERSION,
   }
@@ -131,10 +137,17 @@ def _finish(output, journal, status):
   run_id = journal['run_id']
   report = accounting.read_run_report(output, run_id)
   move_into_place(report['files'])
+  failing = ()
+  if report.get('feeds'):
+    state_dir = journal['state_dir']
+    state = feed_state.update_feed_state(feed_state.load_feed_state(state_dir),
+                                         report['feeds'])
+    feed_state.save_feed_state(state_dir, state, run_id)
+    failing = feed_state.failing_feeds(state)
   manifest = build_manifest(
       run_id, datetime.datetime.fromisoformat(journal['started_at']),
       datetime.datetime.now(datetime.timezone.utc), journal['arguments'],
-      output, report, status)
+      output, report, status, failing)
   if not FileSystems.exists(manifest_path(output, run_id)):
     _write_manifest(output, run_id, manifest)
   remove_staging(output, run_id)
@@ -146,13 +159,12 @@ def _finish(output, journal, status):
   return manifest, report
 
 
-def commit_run(output, run_id, started_at, arguments):
-  """Journals the commit, moves the run's staged files into place, writes its manifest.
-
-  Returns ``(manifest_row, report)``.
+def commit_run(output, run_id, started_at, arguments, state_dir):
+  """Journals the commit, moves the run's staged files into place, updates the
+  feed state, writes the manifest. Returns ``(manifest_row, report)``.
   """
   journal = {'run_id': run_id, 'started_at': started_at.isoformat(),
-             'arguments': list(arguments)}
+             'arguments': list(arguments), 'state_dir': state_dir}
   _write_json(FileSystems.join(_staging(output, run_id), JOURNAL_FILE), journal)
   return _finish(output, journal, M.STATUS_SUCCEEDED)
 

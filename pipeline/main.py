@@ -12,9 +12,11 @@ import time
 from typing import NamedTuple
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import commit
+from pipeline import state as feed_state
 from pipeline.runs import runs_main
 from pipeline.options import ConfigError
 from pipeline.options import NewsbeamOptions
@@ -42,6 +44,14 @@ from transforms.entities import default_ner_models
 from transforms.entities import entity_rows
 from transforms.entities import is_installed
 from transforms.extract import ExtractMainText
+from transforms.fetch_feeds import HTTP_FEED_FORMAT
+from transforms.fetch_feeds import FeedListError
+from transforms.fetch_feeds import FetchFeeds
+from transforms.fetch_feeds import check_feed_url
+from transforms.fetch_feeds import parse_feed_list
+from transforms.full_text import FetchFullText
+from transforms.http import HttpSettings
+from transforms.http import parse_networks
 from transforms.language import DetectLanguage
 from transforms.normalize import NormalizeArticles
 from transforms.read_files import InputPatternError
@@ -84,6 +94,11 @@ class RunContext(NamedTuple):
   ner_models: dict  # language -> spaCy pipeline package
   entity_types: tuple
   dedup_window_days: int
+  feed_urls: list
+  feed_states: dict  # feed URL -> conditional-GET state
+  http_settings: HttpSettings
+  fetch_full_text: bool
+  state_dir: str
 
 
 def new_run_id(now):
@@ -93,11 +108,34 @@ def new_run_id(now):
 
 def build_pipeline(p, context):
   """Wires every stage of newsbeam onto pipeline ``p``."""
-  read = p | 'ReadArticleFiles' >> ReadArticleFiles(context.paths)
-  extracted = read.records | 'ExtractMainText' >> ExtractMainText()
+  stages, raw_records, input_formats = [], [], []
+  feeds = None
+  if context.paths:
+    read = p | 'ReadArticleFiles' >> ReadArticleFiles(context.paths)
+    stages.append(read)
+    raw_records.append(read.records)
+    input_formats.append(
+        (read.records, read.dropped, read.dead_letters)
+        | 'MergeFileInputs' >> beam.Flatten()
+        | 'FileInputFormats' >> beam.Map(accounting.input_format_of))
+  if context.feed_urls:
+    feeds = p | 'FetchFeeds' >> FetchFeeds(context.feed_urls, context.http_settings,
+                                          context.feed_states)
+    stages.append(feeds)
+    raw_records.append(feeds.records)
+    input_formats.append(
+        (feeds.records, feeds.dropped, feeds.dead_letters)
+        | 'MergeFeedInputs' >> beam.Flatten()
+        | 'FeedInputFormats' >> beam.Map(lambda _: HTTP_FEED_FORMAT))
+  raw = raw_records | 'MergeRawRecords' >> beam.Flatten()
+  if context.fetch_full_text:
+    full_text = raw | 'FetchFullText' >> FetchFullText(context.http_settings)
+    stages.append(full_text)
+    raw = full_text.records
+  extracted = raw | 'ExtractMainText' >> ExtractMainText()
   normalized = extracted.records | 'NormalizeArticles' >> NormalizeArticles(
       context.run_id, context.started_at)
-  stages = [read, extracted, normalized]
+  stages += [extracted, normalized]
   cleaned = normalized.records
   if context.boilerplate_rules:
     stripped = cleaned | 'StripBoilerplate' >> StripBoilerplate(
@@ -134,11 +172,11 @@ def build_pipeline(p, context):
   drop_files = drops | 'WriteDrops' >> WriteDataset(
       DROPS_DATASET, DROP_SCHEMA, drop_partition, context.output, context.run_id)
 
-  inputs = (
-      (read.records, read.dropped, read.dead_letters)
-      | 'MergeInputs' >> beam.Flatten()
-      | 'InputFormats' >> beam.Map(accounting.input_format_of))
-  _ = {
+  inputs = input_formats | 'MergeInputs' >> beam.Flatten()
+  listed = {}
+  if feeds is not None:
+    listed[accounting.FEEDS] = feeds.feed_results
+  _ = dict(listed, **{
       accounting.INPUTS: inputs,
       accounting.WRITTEN: articles | 'WrittenLanguages' >> beam.Map(
           lambda a: a[A.LANGUAGE]),
@@ -151,7 +189,7 @@ def build_pipeline(p, context):
       accounting.FILES: ((article_files, entity_files, dead_letter_files,
                           drop_files)
                          | 'MergeFiles' >> beam.Flatten()),
-  } | 'WriteRunReport' >> accounting.WriteRunReport(context.output,
+  }) | 'WriteRunReport' >> accounting.WriteRunReport(context.output,
                                                     context.run_id)
 
 
@@ -163,19 +201,54 @@ def _configure_logging(level):
       min(logging.INFO, getattr(logging, level.upper())))
 
 
+def _feed_urls(nb):
+  """Feed URLs of --feeds and --feed, in order, once each; ConfigError if unusable."""
+  urls = []
+  try:
+    if nb.feeds:
+      try:
+        with FileSystems.open(nb.feeds) as f:
+          text = f.read().decode('utf-8-sig')
+      except (OSError, IOError, UnicodeDecodeError) as error:
+        raise ConfigError(f'--feeds {nb.feeds!r}: cannot read it: {error}') from error
+      urls += parse_feed_list(text)
+      if not urls:
+        raise ConfigError(f'--feeds {nb.feeds!r} lists no feed URL')
+    urls += [check_feed_url(u) for u in nb.feed or ()]
+  except FeedListError as error:
+    raise ConfigError(str(error)) from error
+  return list(dict.fromkeys(urls))
+
+
 def prepare(argv):
   """Parses and validates flags; returns ``(options, context)`` or raises ConfigError."""
   check_known_flags(argv)
   options = PipelineOptions(argv)
   nb = options.view_as(NewsbeamOptions)
   _configure_logging(nb.log_level)
-  if not nb.input:
-    raise ConfigError('no --input given: name a file, a folder or a glob')
+  feed_urls = _feed_urls(nb)
+  if not nb.input and not feed_urls:
+    raise ConfigError('no --input, --feeds or --feed given: name what to read')
   validate_output(nb.output)
+  paths = []
+  if nb.input:
+    try:
+      paths = expand_inputs(nb.input)
+    except InputPatternError as error:
+      raise ConfigError(str(error)) from error
+  output = nb.output.rstrip('/') or '/'
+  state_dir = nb.state or FileSystems.join(output, '_state')
+  validate_output(state_dir)
   try:
-    paths = expand_inputs(nb.input)
-  except InputPatternError as error:
-    raise ConfigError(str(error)) from error
+    allowed = parse_networks([nb.allow_private_hosts] if nb.allow_private_hosts else [])
+  except ValueError as error:
+    raise ConfigError(f'--allow-private-hosts: {error}') from error
+  settings = HttpSettings(
+      deadline=nb.http_timeout, max_bytes=nb.http_max_bytes,
+      retries=nb.http_retries, host_delay=nb.host_delay,
+      max_per_host=nb.max_per_host, user_agent=nb.http_user_agent,
+      allowed_private=allowed)
+  states = feed_state.load_feed_state(state_dir) if feed_urls else {}
   rules = ()
   if not nb.keep_boilerplate:
     rules = DEFAULT_RULES
@@ -188,9 +261,10 @@ def prepare(argv):
   entity_types = parse_entity_types(nb.entity_types, DEFAULT_ENTITY_TYPES)
   started_at = datetime.datetime.now(datetime.timezone.utc)
   run_id = nb.run_id or new_run_id(started_at)
-  output = nb.output.rstrip('/') or '/'
   return options, RunContext(run_id, started_at, output, paths, rules,
-                             ner_models, entity_types, nb.dedup_window_days)
+                             ner_models, entity_types, nb.dedup_window_days,
+                             feed_urls, states, settings, nb.fetch_full_text,
+                             state_dir)
 
 
 def run(argv=None):
@@ -211,7 +285,8 @@ def run(argv=None):
     raise
   # From here on a failure leaves a journal: the next run finishes the commit.
   manifest, report = commit.commit_run(context.output, context.run_id,
-                                       context.started_at, argv)
+                                       context.started_at, argv,
+                                       context.state_dir)
   return RunResult(context.run_id, context.output, manifest, report['files'])
 
 

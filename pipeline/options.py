@@ -7,6 +7,13 @@ import re
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.options.pipeline_options import _BeamArgumentParser
 
+from transforms.http import DEADLINE
+from transforms.http import DEFAULT_USER_AGENT
+from transforms.http import HOST_DELAY
+from transforms.http import MAX_BYTES
+from transforms.http import MAX_PER_HOST
+from transforms.http import RETRIES
+
 __all__ = ['NewsbeamOptions', 'ConfigError', 'validate_output', 'check_known_flags',
            'DEFAULT_OUTPUT']
 
@@ -27,14 +34,31 @@ def _run_id(value):
   return value
 
 
-def _non_negative_int(value):
+def _number(value, kind, minimum, strict):
   try:
-    number = int(value)
+    number = kind(value)
   except ValueError:
-    number = -1
-  if number < 0:
-    raise argparse.ArgumentTypeError(f'expected a whole number >= 0, got {value!r}')
+    number = None
+  if number is None or number < minimum or (strict and number == minimum):
+    relation = '>' if strict else '>='
+    raise argparse.ArgumentTypeError(f'expected a number {relation} {minimum}, got {value!r}')
   return number
+
+
+def _positive_float(value):
+  return _number(value, float, 0, True)
+
+
+def _non_negative_float(value):
+  return _number(value, float, 0, False)
+
+
+def _positive_int(value):
+  return _number(value, int, 0, True)
+
+
+def _non_negative_int(value):
+  return _number(value, int, 0, False)
 
 
 class NewsbeamOptions(PipelineOptions):
@@ -56,6 +80,53 @@ class NewsbeamOptions(PipelineOptions):
         '--run-id', '--run_id', dest='run_id', default=None, type=_run_id,
         help='Id of this run, used in file names and the manifest. '
         'Default: UTC start time plus a random suffix.')
+    parser.add_argument(
+        '--feeds', default=None, metavar='FILE',
+        help='Feed list: one http(s) URL per line (# comments) or an OPML '
+        'file. Default: none.')
+    parser.add_argument(
+        '--feed', action='append', default=None, metavar='URL',
+        help='A feed URL to fetch (repeatable). Default: none.')
+    parser.add_argument(
+        '--state', default=None, metavar='DIR',
+        help='Folder of the conditional-GET state kept between runs '
+        '(ETag, Last-Modified, failures per feed). Default: OUTPUT/_state.')
+    parser.add_argument(
+        '--fetch-full-text', '--fetch_full_text', dest='fetch_full_text',
+        action='store_true', default=False,
+        help="Fetch each feed entry's link and use the page's main text "
+        "(trafilatura); keep the feed's text when that fails. Default: off.")
+    parser.add_argument(
+        '--allow-private-hosts', '--allow_private_hosts', dest='allow_private_hosts',
+        nargs='?', const='all', default=None, metavar='NETWORKS',
+        help='Let --fetch-full-text reach loopback/private/link-local '
+        'addresses: all of them, or only the comma-separated networks given '
+        '(e.g. 10.1.0.0/16). Default: refused.')
+    parser.add_argument(
+        '--http-user-agent', '--http_user_agent', dest='http_user_agent',
+        default=DEFAULT_USER_AGENT, metavar='UA',
+        help='User-Agent of every request. Default: %(default)s.')
+    parser.add_argument(
+        '--http-timeout', '--http_timeout', dest='http_timeout', type=_positive_float,
+        default=DEADLINE, metavar='SECONDS',
+        help='Deadline of one HTTP attempt, first byte to last. Default: %(default)s.')
+    parser.add_argument(
+        '--http-max-bytes', '--http_max_bytes', dest='http_max_bytes',
+        type=_positive_int, default=MAX_BYTES, metavar='BYTES',
+        help='Largest response body kept (after decompression). Default: %(default)s.')
+    parser.add_argument(
+        '--http-retries', '--http_retries', dest='http_retries', type=_non_negative_int,
+        default=RETRIES, metavar='N',
+        help='Retries after connection errors, timeouts, 429 and 5xx. Default: %(default)s.')
+    parser.add_argument(
+        '--host-delay', '--host_delay', dest='host_delay', type=_non_negative_float,
+        default=HOST_DELAY, metavar='SECONDS',
+        help='Least time between two requests to one host (per worker). '
+        'Default: %(default)s.')
+    parser.add_argument(
+        '--max-per-host', '--max_per_host', dest='max_per_host', type=_positive_int,
+        default=MAX_PER_HOST, metavar='N',
+        help='Most requests at once to one host (per worker). Default: %(default)s.')
     parser.add_argument(
         '--keep-boilerplate', '--keep_boilerplate', dest='keep_boilerplate',
         action='store_true', default=False,

@@ -26,6 +26,9 @@ BOILERPLATE_TEXT = 'text'
 ENTITIES = 'entities'
 NER_MODEL = 'ner_model'
 MINHASH = 'minhash'
+CATEGORIES = 'categories'
+TEXT_ORIGIN = 'text_origin'
+FULL_TEXT_ERROR = 'full_text_error'
 NEAR_DUPLICATE_OF = 'near_duplicate_of'
 
 MINHASH_PERMUTATIONS = 64  # values in a MinHash signature
@@ -38,6 +41,11 @@ DATE_FROM_PUBLISHED = 'published'
 DATE_FROM_INGESTED = 'ingested'
 
 UNDETERMINED_LANGUAGE = 'und'
+
+# Values of TEXT_ORIGIN: where the text came from.
+TEXT_FROM_FILE = 'file'  # a text, HTML or JSON input
+TEXT_FROM_FEED = 'feed'  # the feed entry's own content or summary
+TEXT_FROM_PAGE = 'page'  # the entry's page, fetched and extracted
 
 # One removed piece of text and the rule that removed it.
 BOILERPLATE_ITEM = pa.struct([
@@ -54,6 +62,7 @@ ARTICLE_SCHEMA = pa.schema([
     pa.field(TITLE, pa.string()),
     pa.field(TEXT, pa.string(), nullable=False),
     pa.field(AUTHORS, pa.list_(pa.string())),
+    pa.field(CATEGORIES, pa.list_(pa.string())),
     pa.field(PUBLISHED_AT, UTC_TIMESTAMP),
     pa.field(INGESTED_AT, UTC_TIMESTAMP, nullable=False),
     pa.field(DATE_SOURCE, pa.string(), nullable=False),
@@ -61,6 +70,8 @@ ARTICLE_SCHEMA = pa.schema([
     pa.field(LANGUAGE_CONFIDENCE, pa.float64()),
     pa.field(WORD_COUNT, pa.int32(), nullable=False),
     pa.field(CONTENT_HASH, pa.string(), nullable=False),
+    pa.field(TEXT_ORIGIN, pa.string(), nullable=False),
+    pa.field(FULL_TEXT_ERROR, pa.string()),
     pa.field(BOILERPLATE, pa.list_(BOILERPLATE_ITEM)),
     pa.field(ENTITIES, pa.list_(MENTION)),
     pa.field(NER_MODEL, pa.string()),

@@ -10,3 +10,5 @@ PUBLISHED = 'published'
 HEADER_DATE = 'header_date'
 FEED_TITLE = 'feed_title'
 FOLDER_NAME = 'folder_name'
+# CATEGORIES, TEXT_ORIGIN and FULL_TEXT_ERROR are article fields
+# (schemas.article) that feed readers fill in directly.

@@ -19,6 +19,11 @@ DEAD_LETTERED = 'dead_lettered'
 DEAD_LETTERED_BY_STAGE = 'dead_lettered_by_stage'
 WARNINGS_BY_KIND = 'warnings_by_kind'
 FILES_WRITTEN = 'files_written'
+FEEDS_BY_STATUS = 'feeds_by_status'
+FAILING_FEEDS = 'failing_feeds'
+FAILING_FEED_URL = 'url'
+FAILING_FEED_FAILURES = 'consecutive_failures'
+FAILING_FEED_ERROR = 'last_error'
 ACCOUNTING_BALANCED = 'accounting_balanced'
 SCHEMA_VERSION_FIELD = 'schema_version'
 
@@ -44,6 +49,14 @@ RUN_SCHEMA = pa.schema([
     pa.field(DEAD_LETTERED_BY_STAGE, COUNTS_BY_KEY),
     pa.field(WARNINGS_BY_KIND, COUNTS_BY_KEY),
     pa.field(FILES_WRITTEN, pa.int64(), nullable=False),
+    # Feeds fetched over HTTP by outcome: '200', '304', '404', 'Timeout', ...
+    pa.field(FEEDS_BY_STATUS, COUNTS_BY_KEY),
+    # Feeds that failed in several runs in a row (still tried every run).
+    pa.field(FAILING_FEEDS, pa.list_(pa.struct([
+        pa.field(FAILING_FEED_URL, pa.string(), nullable=False),
+        pa.field(FAILING_FEED_FAILURES, pa.int64(), nullable=False),
+        pa.field(FAILING_FEED_ERROR, pa.string()),
+    ]))),
     pa.field(ACCOUNTING_BALANCED, pa.bool_(), nullable=False),
     pa.field(SCHEMA_VERSION_FIELD, pa.int32(), nullable=False),
 ])

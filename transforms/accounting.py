@@ -28,6 +28,8 @@ DROPPED = 'dropped'
 DEAD_LETTERED = 'dead_lettered'
 WARNINGS = 'warnings'
 FILES = 'files'
+FEEDS = 'feeds'
+LISTED = (FILES, FEEDS)  # categories listed whole in the report, not counted
 
 
 def report_path(output, run_id):
@@ -44,15 +46,16 @@ def input_format_of(element):
 
 def _write_report(entries, path):
   counts = {}
-  files = []
+  listed = {category: [] for category in LISTED}
   for entry in entries:
-    if entry[0] == FILES:
-      files.append(entry[1])
+    if entry[0] in listed:
+      listed[entry[0]].append(entry[1])
     else:
       category, key, count = entry
       counts.setdefault(category, {})[key] = count
   report = {'counts': counts,
-            'files': sorted(files, key=lambda f: f['final_path'])}
+            FILES: sorted(listed[FILES], key=lambda f: f['final_path']),
+            FEEDS: sorted(listed[FEEDS], key=lambda f: f['url'])}
   with FileSystems.create(
       path, compression_type=CompressionTypes.UNCOMPRESSED) as sink:
     sink.write(json.dumps(report, sort_keys=True).encode('utf-8'))
@@ -70,7 +73,7 @@ class WriteRunReport(beam.PTransform):
   """Counts outcomes by category and key and writes them with the file list.
 
   Input: a dict of PCollections, keyed by the categories above, holding
-  for each the keys to count (FILES holds staged-file entries).
+  for each the keys to count (FILES and FEEDS hold entries listed whole).
   """
 
   def __init__(self, output, run_id, label=None):
@@ -80,8 +83,9 @@ class WriteRunReport(beam.PTransform):
   def expand(self, pcolls):
     parts = []
     for category, pcoll in sorted(pcolls.items()):
-      if category == FILES:
-        parts.append(pcoll | 'TagFiles' >> beam.Map(lambda f: (FILES, f)))
+      if category in LISTED:
+        parts.append(pcoll | f'Tag{category.title()}' >> beam.Map(
+            lambda f, c: (c, f), category))
         continue
       parts.append(
           pcoll

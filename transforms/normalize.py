@@ -206,6 +206,8 @@ def normalize_record(raw, run_id, ingested_at):
       A.TITLE: title,
       A.TEXT: text,
       A.AUTHORS: list(dict.fromkeys(authors)),
+      A.CATEGORIES: [c for c in (normalize_inline(c) for c in raw.get(A.CATEGORIES) or [])
+                     if c],
       A.PUBLISHED_AT: published,
       A.INGESTED_AT: ingested_at,
       A.DATE_SOURCE: A.DATE_FROM_PUBLISHED if published else A.DATE_FROM_INGESTED,
@@ -213,6 +215,8 @@ def normalize_record(raw, run_id, ingested_at):
       A.LANGUAGE_CONFIDENCE: None,
       A.WORD_COUNT: len(text.split()),
       A.CONTENT_HASH: make_content_hash(text),
+      A.TEXT_ORIGIN: raw.get(A.TEXT_ORIGIN) or A.TEXT_FROM_FILE,
+      A.FULL_TEXT_ERROR: raw.get(A.FULL_TEXT_ERROR),
       A.BOILERPLATE: [],
       A.ENTITIES: [],
       A.NER_MODEL: None,

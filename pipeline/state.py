@@ -1,0 +1,80 @@
+"""Conditional-GET state of feeds, kept between runs under ``--state``.
+
+One JSON document, ``<state>/feeds.json``: per feed URL its ``etag``,
+``last_modified``, ``last_status``, ``last_success_at``,
+``consecutive_failures`` and ``last_error``. It is read on the driver when the
+pipeline is built and written after the run's files are committed (staged,
+then renamed over the old one), so a run that dies never advances it.
+Read and written through Beam's FileSystems: local paths, gs://, s3://.
+"""
+
+import json
+
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from transforms import fetch_feeds as F
+
+__all__ = ['load_feed_state', 'update_feed_state', 'save_feed_state',
+           'failing_feeds', 'FAILING_AFTER_RUNS']
+
+STATE_FILE = 'feeds.json'
+FAILING_AFTER_RUNS = 3  # a feed failing this many runs in a row is reported
+
+LAST_STATUS = 'last_status'
+LAST_SUCCESS_AT = 'last_success_at'
+CONSECUTIVE_FAILURES = 'consecutive_failures'
+LAST_ERROR = 'last_error'
+
+
+def state_path(state_dir):
+  return FileSystems.join(state_dir, STATE_FILE)
+
+
+def load_feed_state(state_dir):
+  """URL -> stored state; {} when there is none yet."""
+  path = state_path(state_dir)
+  if not FileSystems.exists(path):
+    return {}
+  with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    document = json.loads(f.read().decode('utf-8'))
+  return document.get('feeds', {})
+
+
+def update_feed_state(state, results):
+  """The state after a run's feed results (pure: returns a new dict).
+
+  A failed fetch, or a feed with no entries, adds one to the feed's
+  consecutive failures; validators change only with a 2xx or 304 answer.
+  """
+  updated = {url: dict(entry) for url, entry in state.items()}
+  for result in results:
+    entry = updated.setdefault(result[F.RESULT_URL], {})
+    status = result[F.RESULT_STATUS]
+    entry[LAST_STATUS] = status
+    if result[F.RESULT_ERROR_TYPE]:
+      entry[CONSECUTIVE_FAILURES] = entry.get(CONSECUTIVE_FAILURES, 0) + 1
+      entry[LAST_ERROR] = result[F.RESULT_MESSAGE]
+    else:
+      entry[CONSECUTIVE_FAILURES] = 0
+      entry[LAST_ERROR] = None
+      entry[LAST_SUCCESS_AT] = result[F.RESULT_FETCHED_AT]
+    if status is not None and (200 <= status < 300 or status == 304):
+      entry[F.STATE_ETAG] = result[F.RESULT_ETAG]
+      entry[F.STATE_LAST_MODIFIED] = result[F.RESULT_LAST_MODIFIED]
+  return updated
+
+
+def failing_feeds(state, threshold=FAILING_AFTER_RUNS):
+  """``(url, consecutive_failures, last_error)`` of feeds failing threshold runs or more."""
+  return sorted((url, entry.get(CONSECUTIVE_FAILURES, 0), entry.get(LAST_ERROR))
+                for url, entry in state.items()
+                if entry.get(CONSECUTIVE_FAILURES, 0) >= threshold)
+
+
+def save_feed_state(state_dir, state, run_id):
+  """Writes the state next to the old one, then renames it into place."""
+  staged = FileSystems.join(state_dir, f'.{STATE_FILE}.{run_id}.tmp')
+  with FileSystems.create(staged, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    f.write(json.dumps({'feeds': state}, sort_keys=True, indent=1).encode('utf-8'))
+  FileSystems.rename([staged], [state_path(state_dir)])

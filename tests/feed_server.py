@@ -1,0 +1,196 @@
+"""A local HTTP server for the feed tests: eval feeds with their headers, and misbehaviour.
+
+Routes (all on 127.0.0.1):
+  /eval/<path>          a file of ../shared/eval/feeds, with its ``Header:`` lines
+                        sent as response headers
+  /etag.xml             200 with ETag, 304 when asked with If-None-Match
+  /lastmod.xml          200 with Last-Modified, 304 when asked with If-Modified-Since
+  /404, /500-then-200, /429-then-200 (Retry-After: 1), /drip (slow body),
+  /big (body over any small cap), /bomb (gzip bomb), /loop (redirect loop),
+  /to-private (redirects to a metadata address), /page/<n>, /links.xml (a feed
+  whose entries link to pages, to a 404, to a private address and to /to-private)
+"""
+
+import gzip
+import http.server
+import pathlib
+import re
+import threading
+import time
+import urllib.parse
+
+from tests.conftest import SHARED_EVAL
+
+ETAG = '"v1"'
+LAST_MODIFIED = 'Mon, 03 Apr 2023 01:02:03 GMT'
+_HEADER_LINE = re.compile(rb'^\s*Header:\s*([^:\r\n]+):\s*([^\r\n]*)$', re.MULTILINE)
+_COMMENT = re.compile(rb'<!--(.*?)-->', re.DOTALL)
+
+FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>{title}</title>
+<item><title>{title} item</title><link>http://example.org/{slug}</link>
+<description>A stable item of the {title} feed, written for the conditional GET test.</description>
+<pubDate>Tue, 18 Jan 2022 10:30:00 GMT</pubDate></item></channel></rss>"""
+
+PAGE = """<html><head><title>Page {n}</title></head><body><nav>Home | World</nav>
+<article><h1>Page {n}</h1>
+<p>The full page text of story {n} is much longer than the feed summary and
+tells the whole story of the council meeting, the vote and what comes next.</p>
+<p>A second paragraph quotes the mayor of the town, who said the decision would
+stand, and explains the background of the dispute over the old bridge.</p>
+</article><footer>Copyright 2023</footer></body></html>"""
+
+
+def file_headers(data):
+  """The ``Header:`` lines of an eval feed's leading comment."""
+  comment = _COMMENT.search(data[:4000])
+  if not comment:
+    return []
+  return [(name.strip().decode('latin-1'), value.strip().decode('latin-1'))
+          for name, value in _HEADER_LINE.findall(comment.group(1))]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+  protocol_version = 'HTTP/1.1'
+
+  def log_message(self, *args):
+    pass
+
+  def _send(self, status, body=b'', headers=()):
+    self.send_response(status)
+    names = {n.lower() for n, _ in headers}
+    for name, value in headers:
+      self.send_header(name, value)
+    if 'content-length' not in names:
+      self.send_header('Content-Length', str(len(body)))
+    self.end_headers()
+    if body and self.command != 'HEAD':
+      self.wfile.write(body)
+
+  def do_GET(self):  # pylint: disable=invalid-name
+    server = self.server
+    path = urllib.parse.urlsplit(self.path).path
+    with server.lock:
+      server.requests.append((path, dict(self.headers.items())))
+      server.hits[path] = server.hits.get(path, 0) + 1
+      hits = server.hits[path]
+    base = f'http://127.0.0.1:{server.server_address[1]}'
+    if path.startswith('/eval/'):
+      file = (SHARED_EVAL / 'feeds' / path[len('/eval/'):]).resolve()
+      if not file.is_relative_to(SHARED_EVAL) or not file.is_file():
+        return self._send(404)
+      data = file.read_bytes()
+      headers = file_headers(data)
+      if not any(n.lower() == 'content-type' for n, _ in headers):
+        headers.append(('Content-Type', 'application/xml'))
+      return self._send(200, data, headers)
+    if path == '/etag.xml':
+      if self.headers.get('If-None-Match') == ETAG:
+        return self._send(304, headers=[('ETag', ETAG)])
+      return self._send(200, FEED.format(title='Etag', slug='etag').encode(),
+                        [('ETag', ETAG), ('Content-Type', 'application/rss+xml')])
+    if path == '/lastmod.xml':
+      if self.headers.get('If-Modified-Since') == LAST_MODIFIED:
+        return self._send(304)
+      return self._send(200, FEED.format(title='Lastmod', slug='lastmod').encode(),
+                        [('Last-Modified', LAST_MODIFIED),
+                         ('Content-Type', 'application/rss+xml')])
+    if path == '/404':
+      return self._send(404, b'not here')
+    if path == '/500-then-200':
+      if hits == 1:
+        return self._send(500, b'oops')
+      return self._send(200, FEED.format(title='Flaky', slug='flaky').encode())
+    if path == '/429-then-200':
+      if hits == 1:
+        return self._send(429, b'slow down', [('Retry-After', '1')])
+      return self._send(200, FEED.format(title='Limited', slug='limited').encode())
+    if path == '/drip':
+      self.send_response(200)
+      self.send_header('Content-Length', '100000')
+      self.end_headers()
+      try:
+        for _ in range(100000):
+          self.wfile.write(b' ')
+          self.wfile.flush()
+          time.sleep(0.05)
+      except OSError:
+        pass
+      return None
+    if path == '/big':
+      self.send_response(200)
+      self.send_header('Transfer-Encoding', 'chunked')
+      self.end_headers()
+      try:
+        chunk = b'<!-- ' + b'x' * 65000 + b' -->'
+        for _ in range(200):
+          self.wfile.write(b'%x\r\n%s\r\n' % (len(chunk), chunk))
+        self.wfile.write(b'0\r\n\r\n')
+      except OSError:
+        pass
+      return None
+    if path == '/bomb':
+      return self._send(200, server.bomb, [('Content-Encoding', 'gzip'),
+                                           ('Content-Type', 'application/xml')])
+    if path == '/loop':
+      return self._send(302, headers=[('Location', '/loop2')])
+    if path == '/loop2':
+      return self._send(302, headers=[('Location', '/loop')])
+    if path == '/to-private':
+      return self._send(302, headers=[('Location', 'http://169.254.169.254/latest/meta-data/')])
+    if path.startswith('/page/'):
+      n = path.rsplit('/', 1)[1]
+      return self._send(200, PAGE.format(n=n).encode(),
+                        [('Content-Type', 'text/html; charset=utf-8')])
+    if path == '/links.xml':
+      items = [('Good one', f'{base}/page/1'), ('Missing page', f'{base}/404'),
+               ('Private', 'http://10.1.2.3/internal'),
+               ('Redirected', f'{base}/to-private')]
+      body = '<?xml version="1.0"?><rss version="2.0"><channel><title>Links</title>' + ''.join(
+          f'<item><title>{t}</title><link>{u}</link><description>Feed summary of '
+          f'{t.lower()}, short.</description></item>' for t, u in items) + '</channel></rss>'
+      return self._send(200, body.encode(), [('Content-Type', 'application/rss+xml')])
+    return self._send(404)
+
+
+class FeedServer(http.server.ThreadingHTTPServer):
+  daemon_threads = True
+
+  def __init__(self):
+    super().__init__(('127.0.0.1', 0), _Handler)
+    self.lock = threading.Lock()
+    self.requests = []
+    self.hits = {}
+    self.bomb = gzip.compress(b'<' * (64 << 20), compresslevel=9)
+    self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+  def handle_error(self, request, client_address):
+    """Clients that hang up on purpose (byte caps, deadlines) are not errors here."""
+
+  @property
+  def base(self):
+    return f'http://127.0.0.1:{self.server_address[1]}'
+
+  def start(self):
+    self._thread.start()
+    return self
+
+  def stop(self):
+    self.shutdown()
+    self.server_close()
+
+  def headers_of(self, path):
+    """Request headers of every request for ``path``, in order."""
+    with self.lock:
+      return [headers for p, headers in self.requests if p == path]
+
+  def eval_urls(self, folder):
+    """URLs of every .xml file under ../shared/eval/feeds/<folder>."""
+    root = SHARED_EVAL / 'feeds'
+    return [f'{self.base}/eval/{p.relative_to(root).as_posix()}'
+            for p in sorted((root / folder).rglob('*')) if p.is_file()
+            and p.suffix in ('.xml', '.rss', '.atom')]
+
+
+def page_path(url):
+  return pathlib.PurePosixPath(urllib.parse.urlsplit(url).path)

@@ -1,0 +1,196 @@
+"""Feeds over HTTP: conditional GET, parse with the response headers, entries to raw records.
+
+Every feed URL leaves this stage as its entries (raw records), a counted drop
+(``not_modified`` for a 304), or a dead letter (stage ``fetch``: the HTTP
+failure, or a feed with no entries with the status and the parser's reason).
+A result per feed (status, validators, error) goes to the run report, from
+which the driver updates the conditional-GET state after the commit.
+"""
+
+import datetime
+import re
+import urllib.parse
+from typing import NamedTuple
+import xml.etree.ElementTree
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.utils import shared
+
+from schemas import article as A
+from transforms import dead_letters as dl
+from transforms.http import FetchError
+from transforms.http import SharedHttpClient
+from transforms.http import map_by_host
+from transforms.read_feeds import entries_to_raw_records
+from transforms.read_feeds import parse_feed
+
+__all__ = ['FetchFeeds', 'FeedOutputs', 'parse_feed_list', 'conditional_headers',
+           'FeedListError', 'HTTP_FEED_FORMAT']
+
+STAGE = 'fetch'
+HTTP_FEED_FORMAT = 'http_feed'
+DROP_NOT_MODIFIED = 'not_modified'
+WARN_MALFORMED_FEED = 'malformed_feed'
+# Feeds fetched side by side by one DoFn call: large, so that many hosts
+# overlap while each host's requests are spaced.
+FEEDS_PER_BATCH = 512
+
+# Keys of a feed result (one per feed URL and run).
+RESULT_URL = 'url'
+RESULT_STATUS = 'status'
+RESULT_ETAG = 'etag'
+RESULT_LAST_MODIFIED = 'last_modified'
+RESULT_ERROR_TYPE = 'error_type'
+RESULT_MESSAGE = 'message'
+RESULT_ENTRIES = 'entries'
+RESULT_FETCHED_AT = 'fetched_at'
+
+STATE_ETAG = 'etag'
+STATE_LAST_MODIFIED = 'last_modified'
+
+_URL_LINE = re.compile(r'^\s*(\S+)')
+
+
+class FeedListError(ValueError):
+  """A feed list or feed URL newsbeam cannot use."""
+
+
+class FeedOutputs(NamedTuple):
+  records: beam.PCollection
+  dropped: beam.PCollection
+  warnings: beam.PCollection
+  dead_letters: beam.PCollection
+  feed_results: beam.PCollection
+
+
+def check_feed_url(url):
+  """The URL if it is http(s) with a host; else FeedListError."""
+  parts = urllib.parse.urlsplit(url)
+  if parts.scheme not in ('http', 'https') or not parts.hostname:
+    raise FeedListError(f'feed URL {url!r}: only http and https URLs are fetched')
+  return url
+
+
+def parse_feed_list(text):
+  """Feed URLs of an OPML document or of a list (one per line, ``#`` comments)."""
+  stripped = text.lstrip('\ufeff').lstrip()
+  if stripped.startswith('<'):
+    try:
+      root = xml.etree.ElementTree.fromstring(stripped.encode('utf-8'))
+    except xml.etree.ElementTree.ParseError as error:
+      raise FeedListError(f'feed list looks like OPML but is not XML: {error}') from error
+    urls = [o.get('xmlUrl') for o in root.iter('outline') if o.get('xmlUrl')]
+  else:
+    urls = []
+    for line in stripped.splitlines():
+      line = line.split('#', 1)[0]
+      match = _URL_LINE.match(line)
+      if match:
+        urls.append(match.group(1))
+  return [check_feed_url(u.strip()) for u in dict.fromkeys(urls)]
+
+
+def conditional_headers(state):
+  """If-None-Match / If-Modified-Since from a feed's stored validators."""
+  headers = {}
+  if state.get(STATE_ETAG):
+    headers['If-None-Match'] = state[STATE_ETAG]
+  if state.get(STATE_LAST_MODIFIED):
+    headers['If-Modified-Since'] = state[STATE_LAST_MODIFIED]
+  return headers
+
+
+def _result(url, status=None, etag=None, last_modified=None, error_type=None,
+            message=None, entries=0):
+  return {RESULT_URL: url, RESULT_STATUS: status, RESULT_ETAG: etag,
+          RESULT_LAST_MODIFIED: last_modified, RESULT_ERROR_TYPE: error_type,
+          RESULT_MESSAGE: message, RESULT_ENTRIES: entries,
+          RESULT_FETCHED_AT: datetime.datetime.now(datetime.timezone.utc).isoformat()}
+
+
+def fetch_feed(client, url, state):
+  """Fetches and parses one feed; returns ``(outputs, result)``.
+
+  ``outputs`` are raw records, drops, warnings and dead letters as tagged
+  Beam outputs, in order; ``result`` is the feed's result for the state.
+  """
+  try:
+    response = client.get(url, headers=conditional_headers(state))
+  except FetchError as error:
+    message = str(error) if error.status is None else f'HTTP {error.status}: {error}'
+    return ([dl.dead_letter(STAGE, url, error.kind, message)],
+            _result(url, error.status, error_type=error.kind, message=message))
+  etag = response.headers.get('etag') or state.get(STATE_ETAG)
+  last_modified = response.headers.get('last-modified') or state.get(STATE_LAST_MODIFIED)
+  if response.status == 304:
+    return ([dl.drop(DROP_NOT_MODIFIED, STAGE, url)],
+            _result(url, 304, etag, last_modified))
+  parsed = parse_feed(response.body, response.headers)
+  if not parsed.entries:
+    message = f'HTTP {response.status}; {parsed.describe_failure()}'
+    return ([dl.dead_letter(STAGE, url, 'EmptyFeed', message, response.body)],
+            _result(url, response.status, etag, last_modified, 'EmptyFeed', message))
+  outputs = [dl.warn(WARN_MALFORMED_FEED)] if parsed.warning else []
+  for record in entries_to_raw_records(parsed, url):
+    record[A.INPUT_FORMAT] = 'feed'
+    outputs.append(record)
+  return outputs, _result(url, response.status, etag, last_modified,
+                          message=parsed.warning, entries=len(parsed.entries))
+
+
+class _FetchFeedsFn(beam.DoFn):
+  """Fetches a batch of feeds on a thread pool: different hosts overlap."""
+
+  def __init__(self, settings, states):
+    self._settings = settings
+    self._states = dict(states)
+    self._shared = shared.Shared()
+    self._client = None
+    self._total = Metrics.counter('FetchFeeds', 'total')
+
+  def setup(self):
+    self._client = self._shared.acquire(lambda: SharedHttpClient(self._settings),
+                                        tag=repr(self._settings)).client
+
+  def process(self, urls):
+    fetched = map_by_host(
+        urls, lambda url: url,
+        lambda url: fetch_feed(self._client, url, self._states.get(url, {})),
+        self._settings.max_per_host)
+    for outputs, result in fetched:
+      self._total.inc()
+      yield from outputs
+      yield beam.pvalue.TaggedOutput(FEED_RESULTS, result)
+
+
+FEED_RESULTS = 'feed_results'
+
+
+class FetchFeeds(beam.PTransform):
+  """Fetches feed URLs into raw records (see the module docstring)."""
+
+  def __init__(self, urls, settings, states, label=None):
+    super().__init__(label)
+    self._urls = list(urls)
+    self._settings = settings
+    self._states = {u: states[u] for u in self._urls if u in states}
+
+  def expand(self, pbegin):
+    batches = (pbegin
+               | 'ListFeeds' >> beam.Create(self._urls)
+               | 'SpreadFeeds' >> beam.Reshuffle()
+               | 'BatchFeeds' >> beam.BatchElements(min_batch_size=FEEDS_PER_BATCH,
+                                                    max_batch_size=FEEDS_PER_BATCH))
+    results = batches | 'Fetch' >> beam.ParDo(
+        _FetchFeedsFn(self._settings, self._states)).with_exception_handling(
+            main_tag=dl.RECORDS, dead_letter_tag='failed')
+    failed = results['failed'] | 'DescribeFailures' >> beam.FlatMap(
+        dl.dead_letters_from_exception, STAGE)
+    return FeedOutputs(
+        records=results[dl.RECORDS],
+        dropped=results[dl.DROPPED],
+        warnings=results[dl.WARNINGS],
+        dead_letters=((results[dl.DEAD_LETTERS], failed)
+                      | 'MergeDeadLetters' >> beam.Flatten()),
+        feed_results=results[FEED_RESULTS])

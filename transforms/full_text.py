@@ -1,0 +1,112 @@
+"""``--fetch-full-text``: replace a feed entry's text with its page's main text.
+
+Entry links come from untrusted feeds, so every fetch is guarded: loopback,
+private, link-local and metadata addresses are refused (after DNS resolution
+and after every redirect) unless allowed. When the page cannot be fetched or
+has no main text, the entry keeps the feed's text and the reason is kept in
+``full_text_error``; ``text_origin`` says which text the article has.
+"""
+
+import email.message
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.utils import shared
+
+from schemas import article as A
+from transforms import dead_letters as dl
+from transforms.decode import decode_bytes
+from transforms.decode import find_declared_charset
+from transforms.extract import extract_main_text
+from transforms.http import FetchError
+from transforms.http import SharedHttpClient
+from transforms.http import map_by_host
+
+__all__ = ['FetchFullText', 'page_text']
+
+STAGE = 'full_text'
+ENTRIES_PER_BATCH = 256  # pages fetched side by side by one DoFn call
+HTML_TYPES = ('text/html', 'application/xhtml+xml')
+
+
+def _content_type(headers):
+  message = email.message.Message()
+  message['content-type'] = headers.get('content-type', '')
+  return message.get_content_type(), message.get_param('charset')
+
+
+def page_text(client, url):
+  """``(text, None)`` from a page's main text, or ``(None, reason)``."""
+  try:
+    response = client.get(url, guarded=True)
+  except FetchError as error:
+    return None, f'{error.kind}: {error}'
+  if response.status != 200:
+    return None, f'HTTP {response.status}'
+  content_type, charset = _content_type(response.headers)
+  if response.headers.get('content-type') and content_type not in HTML_TYPES:
+    return None, f'not HTML: {content_type}'
+  try:
+    html, _ = decode_bytes(response.body, charset or find_declared_charset(response.body))
+  except ValueError as error:
+    return None, f'{type(error).__name__}: {error}'
+  extracted = extract_main_text(html, response.url)
+  if extracted is None:
+    return None, 'no main text on the page'
+  return extracted['text'], None
+
+
+def with_page_text(record, text, reason):
+  """The raw record with the page's text, or with the reason it kept the feed's."""
+  if text is None:
+    return dict(record, **{A.TEXT_ORIGIN: A.TEXT_FROM_FEED, A.FULL_TEXT_ERROR: reason})
+  return dict(record, **{A.TEXT: text, A.TEXT_ORIGIN: A.TEXT_FROM_PAGE,
+                         A.FULL_TEXT_ERROR: None})
+
+
+class _FetchFullTextFn(beam.DoFn):
+
+  def __init__(self, settings):
+    self._settings = settings
+    self._shared = shared.Shared()
+    self._client = None
+    self._pages = Metrics.counter('FetchFullText', 'total')
+    self._fallbacks = Metrics.counter('FetchFullText', 'fell_back_to_feed_text')
+
+  def setup(self):
+    self._client = self._shared.acquire(lambda: SharedHttpClient(self._settings),
+                                        tag=repr(self._settings)).client
+
+  def process(self, records):
+    pages = map_by_host(
+        records, lambda r: r.get(A.URL),
+        lambda r: page_text(self._client, r[A.URL]) if r.get(A.URL)
+        else (None, 'entry has no link'),
+        self._settings.max_per_host)
+    for record, (text, reason) in zip(records, pages):
+      self._pages.inc()
+      if text is None:
+        self._fallbacks.inc()
+      yield with_page_text(record, text, reason)
+
+
+class FetchFullText(beam.PTransform):
+  """Fetches the page of every feed entry; other records pass through untouched."""
+
+  def __init__(self, settings, label=None):
+    super().__init__(label)
+    self._settings = settings
+
+  def expand(self, pcoll):
+    entries, others = pcoll | 'SplitEntries' >> beam.Partition(
+        lambda r, _: 0 if r.get(A.TEXT_ORIGIN) == A.TEXT_FROM_FEED else 1, 2)
+    fetched = (entries
+               | 'SpreadEntries' >> beam.Reshuffle()
+               | 'BatchEntries' >> beam.BatchElements(min_batch_size=ENTRIES_PER_BATCH,
+                                                      max_batch_size=ENTRIES_PER_BATCH)
+               | 'FetchPages' >> dl.ApplyStage(_FetchFullTextFn(self._settings), STAGE))
+    return dl.StageOutputs(
+        records=(fetched.records, others) | 'MergeRecords' >> beam.Flatten(),
+        dropped=fetched.dropped,
+        warnings=fetched.warnings,
+        dead_letters=fetched.dead_letters)
