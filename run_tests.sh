@@ -4,5 +4,13 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$root/scripts/ensure_venv.sh" test
+# The report test renders HTML in Debian's headless Chromium: install it when
+# missing and possible (root, apt); otherwise that one test is skipped.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
+    && command -v apt-get >/dev/null 2>&1 && [ -z "${NEWSBEAM_NO_APT:-}" ]; then
+  echo "newsbeam: installing Debian's chromium for the report test" >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+    >/dev/null 2>&1 || echo "newsbeam: could not install chromium; its test will be skipped" >&2
+fi
 cd "$root"
 exec "$root/.venv/bin/python" -m pytest "$@"

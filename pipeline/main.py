@@ -17,7 +17,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import commit
 from pipeline import state as feed_state
+from pipeline.query import query_main
+from pipeline.report import report_main
 from pipeline.runs import runs_main
+from pipeline.summary import format_summary
 from pipeline.options import ConfigError
 from pipeline.options import NewsbeamOptions
 from pipeline.options import check_known_flags
@@ -54,6 +57,7 @@ from transforms.http import HttpSettings
 from transforms.http import parse_networks
 from transforms.language import DetectLanguage
 from transforms.normalize import NormalizeArticles
+from transforms.progress import ReportProgress
 from transforms.read_files import InputPatternError
 from transforms.read_files import ReadArticleFiles
 from transforms.read_files import expand_inputs
@@ -67,7 +71,9 @@ from transforms.write import drop_partition
 __all__ = ['run', 'build_pipeline', 'main', 'RunResult']
 
 EXIT_OK = 0
-EXIT_CONFIG_ERROR = 2
+EXIT_RUN_FAILED = 1  # the pipeline failed; nothing of this run is visible
+EXIT_CONFIG_ERROR = 2  # wrong configuration; nothing written
+EXIT_TOO_MANY_DEAD_LETTERS = 3  # committed, but dead letters over --max-dead-letter-share
 
 ARTICLES_DATASET = 'articles'
 ENTITIES_DATASET = 'entities'
@@ -127,7 +133,9 @@ def build_pipeline(p, context):
         (feeds.records, feeds.dropped, feeds.dead_letters)
         | 'MergeFeedInputs' >> beam.Flatten()
         | 'FeedInputFormats' >> beam.Map(lambda _: HTTP_FEED_FORMAT))
-  raw = raw_records | 'MergeRawRecords' >> beam.Flatten()
+  raw = (raw_records
+         | 'MergeRawRecords' >> beam.Flatten()
+         | 'InputProgress' >> ReportProgress('inputs read:'))
   if context.fetch_full_text:
     full_text = raw | 'FetchFullText' >> FetchFullText(context.http_settings)
     stages.append(full_text)
@@ -149,7 +157,7 @@ def build_pipeline(p, context):
   entities = tagged.records | 'TagEntities' >> TagEntities(
       context.ner_models, context.entity_types)
   stages += [tagged, entities]
-  articles = entities.records
+  articles = entities.records | 'ArticleProgress' >> ReportProgress('articles tagged:')
 
   dead_letters = (
       [s.dead_letters for s in stages]
@@ -180,6 +188,10 @@ def build_pipeline(p, context):
       accounting.INPUTS: inputs,
       accounting.WRITTEN: articles | 'WrittenLanguages' >> beam.Map(
           lambda a: a[A.LANGUAGE]),
+      accounting.SOURCES: articles | 'WrittenSources' >> beam.Map(
+          lambda a: a[A.SOURCE] or '(none)'),
+      accounting.EXAMPLES: dead_letters | 'DeadLetterExamples' >> beam.Map(
+          lambda d: (d[D.STAGE], f'{d[D.SOURCE_URI]}: {d[D.ERROR_TYPE]}: {d[D.MESSAGE]}')),
       accounting.DROPPED: drops | 'DropReasons' >> beam.Map(
           lambda d: d[X.REASON]),
       accounting.DEAD_LETTERED: dead_letters | 'DeadLetterStages' >> beam.Map(
@@ -194,11 +206,20 @@ def build_pipeline(p, context):
 
 
 def _configure_logging(level):
-  logging.basicConfig(format='%(levelname)s %(name)s: %(message)s',
-                      level=logging.WARNING)
-  logging.getLogger().setLevel(getattr(logging, level.upper()))
-  logging.getLogger('newsbeam').setLevel(
-      min(logging.INFO, getattr(logging, level.upper())))
+  """newsbeam logs at ``level``; Beam and libraries stay quiet unless debugging."""
+  chosen = getattr(logging, level.upper())
+  logging.basicConfig(format='%(levelname)s %(name)s: %(message)s')
+  logging.getLogger().setLevel(chosen if level == 'debug' else max(chosen, logging.ERROR))
+  for name in ('newsbeam', 'pipeline', 'transforms'):
+    logging.getLogger(name).setLevel(chosen)
+
+
+def _quiet_workers(argv, level):
+  """Beam flags that keep SDK worker processes as quiet as the driver."""
+  if level == 'debug' or any(a.startswith('--default_sdk_harness_log_level')
+                             for a in argv):
+    return argv
+  return argv + ['--default_sdk_harness_log_level=ERROR']
 
 
 def _feed_urls(nb):
@@ -223,9 +244,9 @@ def _feed_urls(nb):
 def prepare(argv):
   """Parses and validates flags; returns ``(options, context)`` or raises ConfigError."""
   check_known_flags(argv)
-  options = PipelineOptions(argv)
-  nb = options.view_as(NewsbeamOptions)
+  nb = PipelineOptions(argv).view_as(NewsbeamOptions)
   _configure_logging(nb.log_level)
+  options = PipelineOptions(_quiet_workers(argv, nb.log_level))
   feed_urls = _feed_urls(nb)
   if not nb.input and not feed_urls:
     raise ConfigError('no --input, --feeds or --feed given: name what to read')
@@ -290,25 +311,6 @@ def run(argv=None):
   return RunResult(context.run_id, context.output, manifest, report['files'])
 
 
-def format_summary(result, seconds):
-  """A short end-of-run summary for stderr."""
-  m = result.manifest
-  lines = [
-      f'newsbeam run {result.run_id}: {m[M.INPUTS_READ]} inputs read, '
-      f'{m[M.ARTICLES_WRITTEN]} articles written, {m[M.DROPPED]} dropped, '
-      f'{m[M.DEAD_LETTERED]} dead-lettered in {seconds:.1f}s',
-  ]
-  for title, pairs in (('dropped', m[M.DROPPED_BY_REASON]),
-                       ('dead letters', m[M.DEAD_LETTERED_BY_STAGE]),
-                       ('warnings', m[M.WARNINGS_BY_KIND])):
-    if pairs:
-      lines.append(f'  {title}: ' + ', '.join(f'{k}={v}' for k, v in pairs))
-  lines.append(f'  {m[M.FILES_WRITTEN]} files written under {result.output}')
-  if not m[M.ACCOUNTING_BALANCED]:
-    lines.append('  WARNING: inputs read != written + dropped + dead-lettered')
-  return '\n'.join(lines)
-
-
 def _help_parser():
   parser = argparse.ArgumentParser(
       prog='newsbeam',
@@ -317,9 +319,13 @@ def _help_parser():
       epilog='Every standard Apache Beam flag is accepted too, e.g. '
       '--runner=DirectRunner|DataflowRunner|FlinkRunner|SparkRunner, '
       '--direct_num_workers=N, --direct_running_mode=multi_processing, '
-      '--setup_file=./setup.py. "newsbeam runs OUTPUT" lists the last runs. '
-      'Exit status: 0 success, '
-      f'{EXIT_CONFIG_ERROR} wrong configuration (nothing written).')
+      '--setup_file=./setup.py. Other commands: "newsbeam runs OUTPUT", '
+      '"newsbeam query OUTPUT SQL", "newsbeam report OUTPUT --out FILE" '
+      '(each with --help). Exit status: 0 success; '
+      f'{EXIT_RUN_FAILED} the run failed (nothing of it visible); '
+      f'{EXIT_CONFIG_ERROR} wrong configuration (nothing written); '
+      f'{EXIT_TOO_MANY_DEAD_LETTERS} committed, but the dead-letter share '
+      'exceeded --max-dead-letter-share.')
   NewsbeamOptions._add_argparse_args(parser)  # pylint: disable=protected-access
   return parser
 
@@ -327,19 +333,32 @@ def _help_parser():
 def main(argv=None):
   """Console entry point; returns the exit status."""
   argv = list(sys.argv[1:] if argv is None else argv)
-  if argv and argv[0] == 'runs':
-    return runs_main(argv[1:])
+  if argv and argv[0] in SUBCOMMANDS:
+    return SUBCOMMANDS[argv[0]](argv[1:])
   if '-h' in argv or '--help' in argv:
     _help_parser().print_help()
     return EXIT_OK
-  started = time.monotonic()
   try:
     result = run(argv)
   except ConfigError as error:
     print(f'newsbeam: error: {error}', file=sys.stderr)
     return EXIT_CONFIG_ERROR
-  print(format_summary(result, time.monotonic() - started), file=sys.stderr)
+  except Exception as error:  # pylint: disable=broad-except
+    _LOG.exception('run failed')
+    print(f'newsbeam: run failed: {type(error).__name__}: {error}', file=sys.stderr)
+    return EXIT_RUN_FAILED
+  manifest = result.manifest
+  print(format_summary(manifest, result.output), file=sys.stderr)
+  limit = PipelineOptions(argv).view_as(NewsbeamOptions).max_dead_letter_share
+  if manifest[M.DEAD_LETTER_SHARE] > limit:
+    print(f'newsbeam: {manifest[M.DEAD_LETTER_SHARE]:.1%} of inputs were dead-lettered, '
+          f'over --max-dead-letter-share {limit}; the data written is committed',
+          file=sys.stderr)
+    return EXIT_TOO_MANY_DEAD_LETTERS
   return EXIT_OK
+
+
+SUBCOMMANDS = {'runs': runs_main, 'query': query_main, 'report': report_main}
 
 
 if __name__ == '__main__':

@@ -57,6 +57,13 @@ def _positive_int(value):
   return _number(value, int, 0, True)
 
 
+def _share(value):
+  share = _number(value, float, 0, False)
+  if share > 1:
+    raise argparse.ArgumentTypeError(f'expected a share from 0 to 1, got {value!r}')
+  return share
+
+
 def _non_negative_int(value):
   return _number(value, int, 0, False)
 
@@ -154,6 +161,11 @@ class NewsbeamOptions(PipelineOptions):
         default=None, metavar='TYPES',
         help='Comma-separated entity labels to keep. Default: PERSON,ORG,GPE,'
         'LOC,NORP,FAC,EVENT,PRODUCT,WORK_OF_ART,LAW.')
+    parser.add_argument(
+        '--max-dead-letter-share', '--max_dead_letter_share',
+        dest='max_dead_letter_share', type=_share, default=0.5, metavar='SHARE',
+        help='Exit with status 3 (after committing) when more than this share '
+        'of the inputs were dead-lettered. Default: %(default)s.')
     parser.add_argument(
         '--log-level', '--log_level', dest='log_level',
         default=DEFAULT_LOG_LEVEL, choices=LOG_LEVELS,

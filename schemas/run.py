@@ -13,10 +13,15 @@ OUTPUT = 'output'
 INPUTS_READ = 'inputs_read'
 INPUTS_BY_FORMAT = 'inputs_by_format'
 ARTICLES_WRITTEN = 'articles_written'
+ARTICLES_BY_LANGUAGE = 'articles_by_language'
+ARTICLES_BY_SOURCE = 'articles_by_source'
 DROPPED = 'dropped'
 DROPPED_BY_REASON = 'dropped_by_reason'
 DEAD_LETTERED = 'dead_lettered'
 DEAD_LETTERED_BY_STAGE = 'dead_lettered_by_stage'
+DEAD_LETTER_EXAMPLES = 'dead_letter_examples'
+DEAD_LETTER_SHARE = 'dead_letter_share'
+WALL_SECONDS = 'wall_seconds'
 WARNINGS_BY_KIND = 'warnings_by_kind'
 FILES_WRITTEN = 'files_written'
 FEEDS_BY_STATUS = 'feeds_by_status'
@@ -43,10 +48,17 @@ RUN_SCHEMA = pa.schema([
     pa.field(INPUTS_READ, pa.int64(), nullable=False),
     pa.field(INPUTS_BY_FORMAT, COUNTS_BY_KEY),
     pa.field(ARTICLES_WRITTEN, pa.int64(), nullable=False),
+    pa.field(ARTICLES_BY_LANGUAGE, COUNTS_BY_KEY),
+    pa.field(ARTICLES_BY_SOURCE, COUNTS_BY_KEY),
     pa.field(DROPPED, pa.int64(), nullable=False),
     pa.field(DROPPED_BY_REASON, COUNTS_BY_KEY),
     pa.field(DEAD_LETTERED, pa.int64(), nullable=False),
     pa.field(DEAD_LETTERED_BY_STAGE, COUNTS_BY_KEY),
+    # One error message per stage, to start debugging from.
+    pa.field(DEAD_LETTER_EXAMPLES, pa.map_(pa.string(), pa.string())),
+    # dead_lettered / inputs_read (0 when nothing was read).
+    pa.field(DEAD_LETTER_SHARE, pa.float64(), nullable=False),
+    pa.field(WALL_SECONDS, pa.float64(), nullable=False),
     pa.field(WARNINGS_BY_KIND, COUNTS_BY_KEY),
     pa.field(FILES_WRITTEN, pa.int64(), nullable=False),
     # Feeds fetched over HTTP by outcome: '200', '304', '404', 'Timeout', ...

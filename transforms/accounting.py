@@ -27,9 +27,11 @@ WRITTEN = 'written'
 DROPPED = 'dropped'
 DEAD_LETTERED = 'dead_lettered'
 WARNINGS = 'warnings'
+SOURCES = 'sources'
 FILES = 'files'
 FEEDS = 'feeds'
 LISTED = (FILES, FEEDS)  # categories listed whole in the report, not counted
+EXAMPLES = 'examples'  # (key, message) pairs: one example message per key
 
 
 def report_path(output, run_id):
@@ -46,14 +48,18 @@ def input_format_of(element):
 
 def _write_report(entries, path):
   counts = {}
+  examples = {}
   listed = {category: [] for category in LISTED}
   for entry in entries:
     if entry[0] in listed:
       listed[entry[0]].append(entry[1])
+    elif entry[0] == EXAMPLES:
+      examples[entry[1]] = entry[2]
     else:
       category, key, count = entry
       counts.setdefault(category, {})[key] = count
   report = {'counts': counts,
+            EXAMPLES: examples,
             FILES: sorted(listed[FILES], key=lambda f: f['final_path']),
             FEEDS: sorted(listed[FEEDS], key=lambda f: f['url'])}
   with FileSystems.create(
@@ -73,7 +79,8 @@ class WriteRunReport(beam.PTransform):
   """Counts outcomes by category and key and writes them with the file list.
 
   Input: a dict of PCollections, keyed by the categories above, holding
-  for each the keys to count (FILES and FEEDS hold entries listed whole).
+  for each the keys to count (FILES and FEEDS hold entries listed whole,
+  EXAMPLES (key, message) pairs of which one message per key is kept).
   """
 
   def __init__(self, output, run_id, label=None):
@@ -86,6 +93,11 @@ class WriteRunReport(beam.PTransform):
       if category in LISTED:
         parts.append(pcoll | f'Tag{category.title()}' >> beam.Map(
             lambda f, c: (c, f), category))
+        continue
+      if category == EXAMPLES:
+        parts.append(pcoll
+                     | 'FirstExample' >> beam.CombinePerKey(min)
+                     | 'TagExamples' >> beam.Map(lambda kv: (EXAMPLES, kv[0], kv[1])))
         continue
       parts.append(
           pcoll

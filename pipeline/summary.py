@@ -1,0 +1,43 @@
+"""The end-of-run summary printed on stderr, built from the run manifest alone."""
+
+from schemas import run as M
+
+__all__ = ['format_summary', 'TOP_SOURCES']
+
+TOP_SOURCES = 10  # sources listed in the summary
+
+
+def _pairs(pairs, limit=None):
+  ordered = sorted(pairs or [], key=lambda kv: (-kv[1], kv[0]))
+  shown = ', '.join(f'{k} {v}' for k, v in ordered[:limit])
+  if limit and len(ordered) > limit:
+    shown += f', ... ({len(ordered) - limit} more)'
+  return shown or '-'
+
+
+def format_summary(manifest, output):
+  """What came in, what was written, dropped and dead-lettered, and where."""
+  m = manifest
+  balanced = 'balanced' if m[M.ACCOUNTING_BALANCED] else 'DOES NOT BALANCE'
+  lines = [
+      f'newsbeam run {m[M.RUN_ID]} {m[M.STATUS]} in {m[M.WALL_SECONDS]:.1f} s',
+      f'  inputs read      {m[M.INPUTS_READ]:>8}   by kind: {_pairs(m[M.INPUTS_BY_FORMAT])}',
+      f'  articles written {m[M.ARTICLES_WRITTEN]:>8}   by language: '
+      f'{_pairs(m[M.ARTICLES_BY_LANGUAGE])}',
+      f'                              top sources: {_pairs(m[M.ARTICLES_BY_SOURCE], TOP_SOURCES)}',
+      f'  dropped          {m[M.DROPPED]:>8}   by reason: {_pairs(m[M.DROPPED_BY_REASON])}',
+      f'  dead-lettered    {m[M.DEAD_LETTERED]:>8}   by stage: '
+      f'{_pairs(m[M.DEAD_LETTERED_BY_STAGE])} ({m[M.DEAD_LETTER_SHARE]:.1%} of inputs)',
+  ]
+  for stage, example in m[M.DEAD_LETTER_EXAMPLES] or []:
+    lines.append(f'      e.g. {stage}: {example[:200]}')
+  lines.append(f'  accounting       read = written + dropped + dead-lettered: {balanced}')
+  if m[M.WARNINGS_BY_KIND]:
+    lines.append(f'  warnings         {_pairs(m[M.WARNINGS_BY_KIND])}')
+  if m[M.FEEDS_BY_STATUS]:
+    lines.append(f'  feeds            {_pairs(m[M.FEEDS_BY_STATUS])}')
+  for failing in m[M.FAILING_FEEDS] or []:
+    lines.append(f'      failing {failing[M.FAILING_FEED_FAILURES]} runs in a row: '
+                 f'{failing[M.FAILING_FEED_URL]} ({failing[M.FAILING_FEED_ERROR]})')
+  lines.append(f'  files written    {m[M.FILES_WRITTEN]:>8}   dataset: {output}')
+  return '\n'.join(lines)
