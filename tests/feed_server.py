@@ -76,8 +76,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
       hits = server.hits[path]
     base = f'http://127.0.0.1:{server.server_address[1]}'
     if path.startswith('/eval/'):
-      file = (SHARED_EVAL / 'feeds' / path[len('/eval/'):]).resolve()
-      if not file.is_relative_to(SHARED_EVAL) or not file.is_file():
+      root = (SHARED_EVAL / 'feeds').resolve()
+      file = (root / path[len('/eval/'):]).resolve()
+      if not file.is_relative_to(root) or not file.is_file():
         return self._send(404)
       data = file.read_bytes()
       headers = file_headers(data)
