@@ -44,3 +44,24 @@ def test_real_news_pages_extract_text():
   for page in pages:
     extracted = extract_main_text(gzip.decompress(page.read_bytes()).decode('utf-8', 'replace'))
     assert extracted is not None and len(extracted['text'].split()) > 50, page.name
+
+
+def test_extract_main_text_transform():
+  import apache_beam as beam  # pylint: disable=import-outside-toplevel
+  from apache_beam.testing.test_pipeline import TestPipeline  # pylint: disable=import-outside-toplevel
+  from apache_beam.testing.util import assert_that  # pylint: disable=import-outside-toplevel
+  from apache_beam.testing.util import equal_to  # pylint: disable=import-outside-toplevel
+  from schemas import article as A  # pylint: disable=import-outside-toplevel
+  from schemas import raw as R  # pylint: disable=import-outside-toplevel
+  from transforms import dead_letters as dl  # pylint: disable=import-outside-toplevel
+  from transforms.extract import ExtractMainText  # pylint: disable=import-outside-toplevel
+  records = [{A.SOURCE_URI: 'page.html', R.HTML: PAGE},
+             {A.SOURCE_URI: 'empty.html', R.HTML: '<html><body></body></html>'},
+             {A.SOURCE_URI: 'a.txt', A.TEXT: 'Already text.'}]
+  with TestPipeline() as p:
+    out = p | beam.Create(records) | ExtractMainText()
+    assert_that(out.records | beam.Map(lambda r: (r[A.SOURCE_URI], r.get(A.URL), r.get(A.AUTHORS))),
+                equal_to([('page.html', 'https://news.example.org/big-story', ['Ann Writer']),
+                          ('a.txt', None, None)]), label='Records')
+    assert_that(out.dropped | beam.Map(lambda d: (d[dl.DROP_REASON], d[dl.DROP_SOURCE_URI])),
+                equal_to([('no_main_text', 'empty.html')]), label='Drops')

@@ -295,3 +295,31 @@ def test_full_text_with_fallbacks_and_private_refusal(server, tmp_path):
   assert rows['Private'][0] == 'feed' and 'ForbiddenAddress' in rows['Private'][1]
   assert rows['Redirected'][0] == 'feed' and '169.254.169.254' in rows['Redirected'][1]
   assert rows['Private'][2] == 'Feed summary of private, short.'
+
+
+def test_fetch_feeds_and_full_text_transforms(server):
+  import apache_beam as beam  # pylint: disable=import-outside-toplevel
+  from apache_beam.testing.test_pipeline import TestPipeline  # pylint: disable=import-outside-toplevel
+  from apache_beam.testing.util import assert_that  # pylint: disable=import-outside-toplevel
+  from apache_beam.testing.util import equal_to  # pylint: disable=import-outside-toplevel
+  from schemas import article as A  # pylint: disable=import-outside-toplevel
+  from transforms.fetch_feeds import FetchFeeds  # pylint: disable=import-outside-toplevel
+  from transforms.full_text import FetchFullText  # pylint: disable=import-outside-toplevel
+  settings = HttpSettings(**{**FAST.__dict__,
+                             'allowed_private': parse_networks(['127.0.0.1/32'])})
+  urls = [f'{server.base}/etag.xml', f'{server.base}/404', f'{server.base}/links.xml']
+  with TestPipeline() as p:
+    fetched = p | FetchFeeds(urls, settings, {urls[0]: {'etag': ETAG}})
+    assert_that(fetched.records | beam.Map(lambda r: r[A.TITLE]),
+                equal_to(['Good one', 'Missing page', 'Private', 'Redirected']),
+                label='Entries')
+    assert_that(fetched.dropped | beam.Map(lambda d: d['reason']),
+                equal_to(['not_modified']), label='NotModified')
+    assert_that(fetched.dead_letters | beam.Map(lambda d: (d['stage'], d['error_type'])),
+                equal_to([('fetch', 'HttpStatus')]), label='DeadLetters')
+    assert_that(fetched.feed_results | beam.Map(lambda r: (r['url'], r['status'])),
+                equal_to([(urls[0], 304), (urls[1], 404), (urls[2], 200)]), label='Results')
+    full = fetched.records | FetchFullText(settings)
+    assert_that(full.records | beam.Map(lambda r: (r[A.TITLE], r[A.TEXT_ORIGIN])),
+                equal_to([('Good one', 'page'), ('Missing page', 'feed'),
+                          ('Private', 'feed'), ('Redirected', 'feed')]), label='FullText')

@@ -180,36 +180,39 @@ class _ReadExistingFn(beam.DoFn):
       yield beam.pvalue.TaggedOutput(EXISTING_BANDS, hit)
 
 
-class _KeepMostCompleteFn(beam.DoFn):
-  """One article per id: the most complete; the others are counted drops."""
+class _KeepFirstFn(beam.DoFn):
+  """Of a group of articles, keeps the first by ``order``; the others are counted drops."""
 
-  def __init__(self):
-    self._dropped = Metrics.counter('Deduplicate', f'dropped_{DROP_DUPLICATE_ID}')
+  def __init__(self, order, reason):
+    self._order = order
+    self._reason = reason
+    self._dropped = Metrics.counter('Deduplicate', f'dropped_{reason}')
 
   def process(self, keyed):
     _, articles = keyed
-    best, *others = sorted(articles, key=completeness_key)
-    yield best
+    kept, *others = sorted(articles, key=self._order)
+    yield kept
     for other in others:
       self._dropped.inc()
-      yield dl.drop(DROP_DUPLICATE_ID, STAGE, other[A.SOURCE_URI],
-                    other[A.ARTICLE_ID], best[A.ARTICLE_ID])
+      yield dl.drop(self._reason, STAGE, other[A.SOURCE_URI],
+                    other[A.ARTICLE_ID], kept[A.ARTICLE_ID])
 
 
-class _KeepFirstContentFn(beam.DoFn):
-  """One article per content hash: the first published; copies are dropped."""
+class _KeepOnePer(beam.PTransform):
+  """One article per key: the first by ``order``; returns records and drops."""
 
-  def __init__(self):
-    self._dropped = Metrics.counter('Deduplicate', f'dropped_{DROP_DUPLICATE_CONTENT}')
+  def __init__(self, key, order, reason, label=None):
+    super().__init__(label)
+    self._key = key
+    self._order = order
+    self._reason = reason
 
-  def process(self, keyed):
-    _, articles = keyed
-    first, *copies = sorted(articles, key=precedence)
-    yield first
-    for copy in copies:
-      self._dropped.inc()
-      yield dl.drop(DROP_DUPLICATE_CONTENT, STAGE, copy[A.SOURCE_URI],
-                    copy[A.ARTICLE_ID], first[A.ARTICLE_ID])
+  def expand(self, pcoll):
+    return (pcoll
+            | 'Key' >> beam.Map(lambda a, key: (a[key], a), self._key)
+            | 'Group' >> beam.GroupByKey()
+            | 'KeepFirst' >> beam.ParDo(_KeepFirstFn(self._order, self._reason))
+            .with_outputs(dl.DROPPED, main=dl.RECORDS))
 
 
 class _DropExistingFn(beam.DoFn):
@@ -274,16 +277,10 @@ class Deduplicate(beam.PTransform):
     self._window = window_dates(today, window_days)
 
   def expand(self, pcoll):
-    by_id = (pcoll
-             | 'KeyById' >> beam.Map(lambda a: (a[A.ARTICLE_ID], a))
-             | 'GroupById' >> beam.GroupByKey()
-             | 'KeepMostComplete' >> beam.ParDo(_KeepMostCompleteFn()).with_outputs(
-                 dl.DROPPED, main=dl.RECORDS))
-    by_content = (by_id[dl.RECORDS]
-                  | 'KeyByContent' >> beam.Map(lambda a: (a[A.CONTENT_HASH], a))
-                  | 'GroupByContent' >> beam.GroupByKey()
-                  | 'KeepFirstContent' >> beam.ParDo(_KeepFirstContentFn()).with_outputs(
-                      dl.DROPPED, main=dl.RECORDS))
+    by_id = pcoll | 'KeepMostCompletePerId' >> _KeepOnePer(
+        A.ARTICLE_ID, completeness_key, DROP_DUPLICATE_ID)
+    by_content = by_id[dl.RECORDS] | 'KeepFirstPerContent' >> _KeepOnePer(
+        A.CONTENT_HASH, precedence, DROP_DUPLICATE_CONTENT)
     signed = by_content[dl.RECORDS] | 'Sign' >> dl.ApplyStage(_SignFn(), STAGE)
     unique = signed.records
 

@@ -20,7 +20,7 @@ from apache_beam.utils import shared
 from schemas import article as A
 from transforms import dead_letters as dl
 from transforms.http import FetchError
-from transforms.http import SharedHttpClient
+from transforms.http import acquire_client
 from transforms.http import map_by_host
 from transforms.read_feeds import entries_to_raw_records
 from transforms.read_feeds import parse_feed
@@ -150,8 +150,7 @@ class _FetchFeedsFn(beam.DoFn):
     self._total = Metrics.counter('FetchFeeds', 'total')
 
   def setup(self):
-    self._client = self._shared.acquire(lambda: SharedHttpClient(self._settings),
-                                        tag=repr(self._settings)).client
+    self._client = acquire_client(self._shared, self._settings)
 
   def process(self, urls):
     fetched = map_by_host(

@@ -19,7 +19,7 @@ from transforms.decode import decode_bytes
 from transforms.decode import find_declared_charset
 from transforms.extract import extract_main_text
 from transforms.http import FetchError
-from transforms.http import SharedHttpClient
+from transforms.http import acquire_client
 from transforms.http import map_by_host
 
 __all__ = ['FetchFullText', 'page_text']
@@ -74,8 +74,7 @@ class _FetchFullTextFn(beam.DoFn):
     self._fallbacks = Metrics.counter('FetchFullText', 'fell_back_to_feed_text')
 
   def setup(self):
-    self._client = self._shared.acquire(lambda: SharedHttpClient(self._settings),
-                                        tag=repr(self._settings)).client
+    self._client = acquire_client(self._shared, self._settings)
 
   def process(self, records):
     pages = map_by_host(

@@ -22,8 +22,8 @@ import threading
 import time
 import urllib.parse
 
-__all__ = ['HttpClient', 'SharedHttpClient', 'HttpSettings', 'FetchError', 'Response',
-           'map_by_host',
+__all__ = ['HttpClient', 'SharedHttpClient', 'acquire_client', 'HttpSettings',
+           'FetchError', 'Response', 'map_by_host',
            'is_forbidden_address', 'parse_networks']
 
 DEFAULT_USER_AGENT = 'newsbeam/0.1 (news ingestion; +https://pypi.org/project/newsbeam/)'
@@ -309,6 +309,11 @@ class SharedHttpClient:
 
   def __init__(self, settings):
     self.client = HttpClient(settings)
+
+
+def acquire_client(handle, settings):
+  """The worker process's one HttpClient for ``settings``, from a ``Shared`` handle."""
+  return handle.acquire(lambda: SharedHttpClient(settings), tag=repr(settings)).client
 
 
 def map_by_host(items, url_of, work, lanes_per_host, threads=FETCH_THREADS):
