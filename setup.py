@@ -18,6 +18,9 @@ REQUIREMENTS = [
     'charset-normalizer==3.5.2',
     'python-dateutil==2.9.0.post0',
     'lxml==6.1.3',
+    # jusText (under trafilatura) asks for lxml[html_clean]; pip before 23.3
+    # does not match that extra to lxml's 'html-clean', so pin the package.
+    'lxml_html_clean==0.4.6',
     # pyyaml: YAML --boilerplate-rules files (TOML needs nothing: tomllib).
     'pyyaml==6.0.3',
     # spaCy for NER: fast on CPU, and its small English pipeline is the
