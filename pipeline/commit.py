@@ -22,6 +22,7 @@ from apache_beam.io.filesystems import FileSystems
 
 import schemas
 from pipeline import state as feed_state
+from pipeline.lock import output_lock
 from schemas import run as M
 from transforms import accounting
 from transforms.write import FILE_FINAL_PATH
@@ -33,6 +34,7 @@ __all__ = ['commit_run', 'build_manifest', 'remove_staging',
            'recover_interrupted_commits', 'RUNS_DATASET']
 
 RUNS_DATASET = 'runs'
+COMPACTION_PREFIX = 'compact-'  # staging of `newsbeam compact`, which cleans it up itself
 JOURNAL_FILE = '_COMMIT.json'
 STALE_STAGING_HOURS = 24  # staging of a run that never committed is deleted after this
 
@@ -98,6 +100,7 @@ def build_manifest(run_id, started_at, finished_at, arguments, output, report,
           str(f['error_type'] or f['status']) for f in report.get('feeds', [])).items()),
       M.FAILING_FEEDS: [{M.FAILING_FEED_URL: url, M.FAILING_FEED_FAILURES: count,
                          M.FAILING_FEED_ERROR: error} for url, count, error in failing],
+      M.COMPACTED_PARTITIONS: [],
       M.ACCOUNTING_BALANCED: inputs_read == total,
       M.SCHEMA_VERSION_FIELD: schemas.SCHEMA_VERSION,
   }
@@ -141,7 +144,8 @@ def _finish(output, journal, status):
   """Moves the journal's files into place, writes the manifest, drops staging."""
   run_id = journal['run_id']
   report = accounting.read_run_report(output, run_id)
-  move_into_place(report['files'])
+  with output_lock(output):
+    move_into_place(report['files'])
   failing = ()
   if report.get('feeds'):
     state_dir = journal['state_dir']
@@ -185,7 +189,7 @@ def _staged_runs(output):
   for meta in matched:
     relative = meta.path[len(root):].lstrip('/')
     run_id = relative.split('/', 1)[0]
-    if run_id:
+    if run_id and not run_id.startswith(('.', COMPACTION_PREFIX)):
       newest[run_id] = max(newest.get(run_id, 0.0), meta.last_updated_in_seconds or 0.0)
   return newest
 

@@ -17,6 +17,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import commit
 from pipeline import state as feed_state
+from pipeline.compact import compact_main
 from pipeline.query import query_main
 from pipeline.report import report_main
 from pipeline.runs import runs_main
@@ -320,7 +321,8 @@ def _help_parser():
       '--runner=DirectRunner|DataflowRunner|FlinkRunner|SparkRunner, '
       '--direct_num_workers=N, --direct_running_mode=multi_processing, '
       '--setup_file=./setup.py. Other commands: "newsbeam runs OUTPUT", '
-      '"newsbeam query OUTPUT SQL", "newsbeam report OUTPUT --out FILE" '
+      '"newsbeam query OUTPUT SQL", "newsbeam report OUTPUT --out FILE", '
+      '"newsbeam compact OUTPUT" '
       '(each with --help). Exit status: 0 success; '
       f'{EXIT_RUN_FAILED} the run failed (nothing of it visible); '
       f'{EXIT_CONFIG_ERROR} wrong configuration (nothing written); '
@@ -358,7 +360,8 @@ def main(argv=None):
   return EXIT_OK
 
 
-SUBCOMMANDS = {'runs': runs_main, 'query': query_main, 'report': report_main}
+SUBCOMMANDS = {'runs': runs_main, 'query': query_main, 'report': report_main,
+               'compact': compact_main}
 
 
 if __name__ == '__main__':

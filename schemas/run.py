@@ -29,12 +29,15 @@ FAILING_FEEDS = 'failing_feeds'
 FAILING_FEED_URL = 'url'
 FAILING_FEED_FAILURES = 'consecutive_failures'
 FAILING_FEED_ERROR = 'last_error'
+COMPACTED_PARTITIONS = 'compacted_partitions'
 ACCOUNTING_BALANCED = 'accounting_balanced'
 SCHEMA_VERSION_FIELD = 'schema_version'
 
 STATUS_SUCCEEDED = 'succeeded'
 # Committed by a later run after its own commit was interrupted.
 STATUS_RECOVERED = 'recovered'
+# A `newsbeam compact` run: it read and wrote no articles, only files.
+STATUS_COMPACTED = 'compacted'
 
 COUNTS_BY_KEY = pa.map_(pa.string(), pa.int64())
 
@@ -68,6 +71,14 @@ RUN_SCHEMA = pa.schema([
         pa.field(FAILING_FEED_URL, pa.string(), nullable=False),
         pa.field(FAILING_FEED_FAILURES, pa.int64(), nullable=False),
         pa.field(FAILING_FEED_ERROR, pa.string()),
+    ]))),
+    # What `newsbeam compact` rewrote; empty for ingestion runs.
+    pa.field(COMPACTED_PARTITIONS, pa.list_(pa.struct([
+        pa.field('dataset', pa.string(), nullable=False),
+        pa.field('partition', pa.string(), nullable=False),
+        pa.field('files_before', pa.int64(), nullable=False),
+        pa.field('files_after', pa.int64(), nullable=False),
+        pa.field('rows', pa.int64(), nullable=False),
     ]))),
     pa.field(ACCOUNTING_BALANCED, pa.bool_(), nullable=False),
     pa.field(SCHEMA_VERSION_FIELD, pa.int32(), nullable=False),

@@ -59,7 +59,7 @@ def snapshot(root, exclude):
           if not str(p).startswith(str(exclude))}
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=8, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(files=FILES)
