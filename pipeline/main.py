@@ -8,7 +8,6 @@ import datetime
 import logging
 import secrets
 import sys
-import time
 from typing import NamedTuple
 
 import apache_beam as beam

@@ -4,7 +4,6 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that
 from apache_beam.testing.util import equal_to
-import numpy as np
 
 from schemas import article as A
 from schemas import drop as X
@@ -19,7 +18,6 @@ from transforms.dedup import minhash_signature
 from transforms.dedup import read_existing_matches
 from transforms.dedup import shingles
 from transforms.dedup import window_dates
-from transforms.normalize import make_content_hash
 from transforms.normalize import normalize_record
 from transforms.read_files import parse_text_file
 from transforms.write import write_parquet

@@ -9,7 +9,6 @@ from schemas import entity as E
 from schemas.entity import ENTITY_SCHEMA
 from tests.conftest import SAMPLE_DATED
 from tests.conftest import SAMPLE_UNDATED
-from transforms import dead_letters as dl
 from transforms.boilerplate import apply_rules
 from transforms.entities import DEFAULT_ENTITY_TYPES
 from transforms.entities import TagEntities

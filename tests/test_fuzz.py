@@ -2,7 +2,6 @@
 
 import gzip
 import json
-import os
 import pathlib
 
 from hypothesis import HealthCheck

@@ -2,8 +2,6 @@
 
 import gzip
 import json
-import os
-import pathlib
 import re
 import shutil
 import subprocess

@@ -1,7 +1,6 @@
 """What --setup_file does for Dataflow/Flink/Spark workers: sdist, fresh venv, run."""
 
 import os
-import pathlib
 import subprocess
 import sys
 import venv

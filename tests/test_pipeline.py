@@ -1,6 +1,5 @@
 """End to end: the pipeline over files, read back with DuckDB, Polars and pyarrow."""
 
-import datetime
 import gzip
 import json
 import os
@@ -13,7 +12,6 @@ import pyarrow.dataset as ds
 import pytest
 
 from pipeline.main import main
-from pipeline.options import ConfigError
 from schemas.article import ARTICLE_SCHEMA
 from schemas.common import DATE_LANG_PARTITION_SCHEMA
 from schemas.common import DATE_PARTITION_SCHEMA

@@ -1,7 +1,4 @@
 import datetime
-import re
-
-import pytest
 
 from schemas import article as A
 from schemas import raw as R
