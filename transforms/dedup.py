@@ -124,23 +124,33 @@ def precedence(article, existing=False):
   return (0 if existing else 1, _when(article), article[A.ARTICLE_ID])
 
 
-def read_existing_matches(path, new_ids, new_bands):
+def prepare_run_keys(new_ids, new_bands):
+  """This run's ids and band keys as arrays, built once and used for every file."""
+  import pyarrow as pa  # pylint: disable=import-outside-toplevel
+  ids = pa.array(sorted(new_ids), type=pa.string())
+  bands = np.fromiter(new_bands, dtype=np.uint64, count=len(new_bands))
+  return ids, bands
+
+
+def read_existing_matches(path, new_ids, new_bands, prepared=None):
   """Ids and band hits of one existing articles file, filtered to this run's keys.
 
   Returns ``(ids, hits)``: ids of the file that are in ``new_ids``, and
   ``(band_key, (precedence, article_id, signature))`` for rows sharing a band
-  key with this run's articles.
+  key with this run's articles. ``prepared`` is ``prepare_run_keys``'s result
+  for the same keys, to save rebuilding it per file.
   """
   import pyarrow as pa  # pylint: disable=import-outside-toplevel
   import pyarrow.compute as pc  # pylint: disable=import-outside-toplevel
   import pyarrow.parquet as pq  # pylint: disable=import-outside-toplevel
+  id_array, wanted = prepared or prepare_run_keys(new_ids, new_bands)
   with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
     table = pq.read_table(f, columns=[A.ARTICLE_ID, A.MINHASH, A.PUBLISHED_AT,
                                       A.INGESTED_AT])
   ids = table.column(A.ARTICLE_ID)
   found = []
   if new_ids:
-    found = pc.filter(ids, pc.is_in(ids, value_set=_string_array(new_ids))).to_pylist()
+    found = pc.filter(ids, pc.is_in(ids, value_set=id_array)).to_pylist()
   hits = []
   signatures = table.column(A.MINHASH).combine_chunks()
   valid = pc.fill_null(
@@ -151,7 +161,6 @@ def read_existing_matches(path, new_ids, new_bands):
     flat = signatures.filter(pa.array(valid)).flatten().to_numpy(zero_copy_only=False)
     matrix[valid] = flat.reshape(-1, NUM_PERMUTATIONS)
     keys = band_keys(matrix)
-    wanted = np.fromiter(new_bands, dtype=np.uint64, count=len(new_bands))
     rows, cols = np.nonzero(np.isin(keys, wanted) & valid[:, None])
     if len(rows):
       id_list = ids.to_pylist()
@@ -164,16 +173,18 @@ def read_existing_matches(path, new_ids, new_bands):
   return found, hits
 
 
-def _string_array(values):
-  import pyarrow as pa  # pylint: disable=import-outside-toplevel
-  return pa.array(sorted(values), type=pa.string())
-
-
 class _ReadExistingFn(beam.DoFn):
   """Reads one existing articles file; emits only what matches this run."""
 
+  def __init__(self):
+    self._prepared_for = None
+    self._prepared = None
+
   def process(self, path, new_ids, new_bands):
-    found, hits = read_existing_matches(path, new_ids, new_bands)
+    if self._prepared_for is not new_ids:
+      self._prepared_for = new_ids
+      self._prepared = prepare_run_keys(new_ids, new_bands)
+    found, hits = read_existing_matches(path, new_ids, new_bands, self._prepared)
     for article_id in found:
       yield beam.pvalue.TaggedOutput(EXISTING_IDS, article_id)
     for hit in hits:
