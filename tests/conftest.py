@@ -49,6 +49,19 @@ def articles_table(output):
   return [dict(zip(rel.columns, row)) for row in rel.fetchall()]
 
 
+def kill_after(command, seconds):
+  """Starts ``command`` from the repository, SIGKILLs its process group after ``seconds``."""
+  import signal  # pylint: disable=import-outside-toplevel
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import time  # pylint: disable=import-outside-toplevel
+  process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+  time.sleep(seconds)
+  if process.poll() is None:
+    os.killpg(process.pid, signal.SIGKILL)
+  process.wait(timeout=60)
+
+
 def files_under(path):
   return sorted(str(p.relative_to(path)) for p in pathlib.Path(path).rglob('*')
                 if p.is_file())

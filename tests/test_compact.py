@@ -2,7 +2,6 @@
 
 import datetime
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pipeline.main import main
 from schemas import article as A
 from schemas.article import ARTICLE_SCHEMA
 from tests.conftest import REPO
+from tests.conftest import kill_after
 from transforms.normalize import normalize_record
 from transforms.write import write_parquet
 
@@ -93,13 +93,7 @@ def test_compaction_killed_midway_keeps_every_row_once(tmp_path):
   for fraction in (0.2, 0.4, 0.6, 0.8, 0.95):
     victim = tmp_path / f'victim{fraction}'
     add_run_files(victim, runs=RUNS, per_run=40)
-    process = subprocess.Popen([*command[:4], str(victim), '--older-than', '0'], cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    time.sleep(wall * fraction)
-    if process.poll() is None:
-      os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=60)
+    kill_after([*command[:4], str(victim), '--older-than', '0'], wall * fraction)
     assert rows_of(victim) == before  # each row exactly once, whatever was swapped
     compact(str(victim), older_than='0')
     assert rows_of(victim) == before

@@ -1,9 +1,7 @@
 """Crash safety: SIGKILL at several points, and a commit interrupted midway."""
 
 import json
-import os
 import pathlib
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +11,7 @@ from apache_beam.io.filesystems import FileSystems
 import pytest
 
 from tests.conftest import REPO
+from tests.conftest import kill_after
 from tests.conftest import SAMPLE_DATED
 from tests.conftest import run_newsbeam
 from transforms.read_files import parse_text_file
@@ -66,13 +65,7 @@ def test_sigkill_at_several_points_then_complete(corpus, tmp_path):
 
   output = tmp_path / 'out'
   for fraction in KILL_FRACTIONS:
-    process = subprocess.Popen(newsbeam_command(corpus, output), cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    time.sleep(wall * fraction)
-    if process.poll() is None:
-      os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=60)
+    kill_after(newsbeam_command(corpus, output), wall * fraction)
     ids = article_ids(output)  # DuckDB reads whatever is there, cleanly
     assert len(ids) == len(set(ids))
     assert not list(output.glob('articles/**/*.tmp'))
