@@ -1,27 +1,27 @@
 """newsbeam against the plain script a user would write instead, same work, same libraries.
 
 Builds a corpus of JSON Lines articles from the eval pages' HTML
-(../shared/eval/article-extraction), each copy with its own URL and a closing
-sentence of its own, so deduplication keeps them all. Then, for each
-configuration, median of ``--runs`` runs, in a fresh process:
+(../shared/eval/article-extraction, 61 pages cut to about ``--max-words``
+words of paragraph text), each copy with its own URL, host and closing
+sentence, so deduplication keeps every one. Then runs each configuration in a
+fresh process, ``--runs`` times, round robin (so slow spells of the machine
+hit every configuration alike), and prints the median of each:
 
-  1. baseline: one loop (trafilatura, the same normalisation and boilerplate
-     rules, langdetect, ``nlp.pipe`` with newsbeam's batch size, one pyarrow
-     write), and the same loop with ``nlp.pipe(..., n_process=2)``;
-  2. newsbeam on the DirectRunner, one worker, in memory;
-  3. newsbeam on the DirectRunner, ``--direct_num_workers=0
-     --direct_running_mode=multi_processing``.
+  baseline      benchmarks/baseline_loop.py: one loop (trafilatura, the same
+                normalisation and boilerplate rules, langdetect, ``nlp.pipe``
+                with newsbeam's batch size, one pyarrow write);
+  baseline-n2   the same loop with ``nlp.pipe(..., n_process=2)``;
+  in-memory     newsbeam, DirectRunner, ``--direct_num_workers=1
+                --direct_running_mode=in_memory``;
+  multi         newsbeam, DirectRunner, ``--direct_num_workers=0
+                --direct_running_mode=multi_processing`` (run_local.sh's default).
 
 Peak RSS is sampled from /proc every 0.2 s over the process tree: the largest
-process and the sum over all of them.
+process and the sum over all of them. ``--memory-sizes 2000,20000`` instead
+runs ``multi`` once per corpus size and compares the peaks.
 
     .venv/bin/python -m benchmarks.bench_pipeline [--articles 2000] [--runs 3]
-
-Status (2026-11-22): work in progress for issue 9, not yet run to the end.
-On a 40-article trial the ``n_process=2`` baseline hung with its spaCy
-worker processes idle (the single-process baseline finished), so that
-configuration needs investigating (start method, thread pools before fork)
-before the table can be produced.
+    .venv/bin/python -m benchmarks.bench_pipeline --memory-sizes 2000,20000
 """
 
 import argparse
@@ -30,6 +30,8 @@ import gzip
 import json
 import os
 import pathlib
+import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,50 +39,71 @@ import tempfile
 import threading
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-EVAL_PAGES = ROOT.parent / 'shared' / 'eval' / 'article-extraction' / 'html'
+import lxml.html
+import pyarrow.dataset
+import pyarrow.parquet as pq
+
+from benchmarks.corpus import EVAL_PAGES
+from benchmarks.corpus import ROOT
+from transforms.entities import default_ner_models
+from transforms.extract import extract_main_text
+
 SAMPLE_SECONDS = 0.2
 
-BASELINE = r'''
-import sys, json, datetime
-import pyarrow as pa, pyarrow.parquet as pq
-from schemas import article as A
-from transforms.boilerplate import apply_rules
-from transforms.entities import DEFAULT_ENTITY_TYPES, PIPE_BATCH_SIZE, default_ner_models, load_ner_pipeline
-from transforms.extract import extract_main_text
-from transforms.language import detect_language, load_detector_factory
-from transforms.normalize import normalize_text
-corpus, out, n_process = sys.argv[1], sys.argv[2], int(sys.argv[3])
-factory = load_detector_factory()
-nlp = load_ner_pipeline(default_ner_models()['en'])
-rows = []
-for line in open(corpus, encoding='utf-8'):
-    obj = json.loads(line)
-    page = extract_main_text(obj['html'], obj['url'])
-    if page is None:
-        continue
-    text, removed = apply_rules(normalize_text(page['text']))
-    lang, conf = detect_language(text, factory)
-    rows.append({'url': obj['url'], 'title': page['title'], 'text': text, 'language': lang,
-                 'confidence': conf})
-docs = nlp.pipe([r['text'] for r in rows], batch_size=PIPE_BATCH_SIZE, n_process=n_process)
-for row, doc in zip(rows, docs):
-    row['entities'] = [{'text': e.text, 'label': e.label_, 'start': e.start_char,
-                        'end': e.end_char} for e in doc.ents if e.label_ in DEFAULT_ENTITY_TYPES]
-pq.write_table(pa.Table.from_pylist(rows), out, compression='zstd')
-print(len(rows))
-'''
+MARKER = 'NEWSBEAMCOPYMARKER'
+NUMBER_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')
 
 
-def build_corpus(path, count):
-  pages = [gzip.decompress(p.read_bytes()).decode('utf-8', errors='replace')
+def page_template(html, max_words):
+  """The page cut to about ``max_words`` words of <p> text, with a marker in its main text.
+
+  Every <p> after the first ``max_words`` words of paragraph text is removed
+  (``max_words`` <= 0 keeps them all). The marker ends the longest kept
+  paragraph (else wordiest block) that the main-text extractor keeps.
+  """
+  tree = lxml.html.document_fromstring(html)
+  words, kept = 0, []
+  for paragraph in list(tree.iter('p')):
+    if 0 < max_words <= words:
+      paragraph.drop_tree()
+    else:
+      words += len(paragraph.text_content().split())
+      kept.append(paragraph)
+  wordy = [e for e in tree.iter() if isinstance(e.tag, str) and e.tag != 'p'
+           and len((e.text or '').split()) >= 20]
+  candidates = (sorted(kept, key=lambda p: -len(p.text_content()))
+                + sorted(wordy, key=lambda e: -len(e.text)) + [tree.body])
+  for target in candidates:
+    marker = lxml.html.fragment_fromstring(f'<span> {MARKER}</span>')
+    target.append(marker)
+    page = extract_main_text(lxml.html.tostring(tree, encoding='unicode'), 'https://example.org/')
+    if page and MARKER in page['text']:
+      break
+    marker.drop_tree()
+  return lxml.html.tostring(tree, encoding='unicode')
+
+
+def copy_sentence(i):
+  """A closing sentence unique to copy ``i``, in words (boilerplate fingerprints fold digits)."""
+  spelled = ' '.join(NUMBER_WORDS[int(d)] for d in str(i))
+  return f'This benchmark copy is filed as number {spelled} in the corpus.'
+
+
+def build_corpus(path, count, max_words):
+  """``count`` JSON Lines articles cycling through the eval pages.
+
+  Each copy has its own URL and closing sentence, so deduplication keeps it,
+  and each pass over the pages has its own host: a source never repeats an
+  article, so the repeated-paragraph pass sees what it would see on real sites.
+  """
+  pages = [page_template(gzip.decompress(p.read_bytes()).decode('utf-8', errors='replace'),
+                         max_words)
            for p in sorted(EVAL_PAGES.glob('*.html.gz'))]
   with open(path, 'w', encoding='utf-8') as f:
     for i in range(count):
-      html = pages[i % len(pages)].replace(
-          '</body>', f'<p>This copy is number {i} of the benchmark corpus.</p></body>', 1)
-      f.write(json.dumps({'id': str(i), 'url': f'https://bench.example.org/a/{i}',
-                          'html': html}) + '\n')
+      html = pages[i % len(pages)].replace(MARKER, copy_sentence(i), 1)
+      url = f'https://source{i // len(pages)}.example.org/article/{i}'
+      f.write(json.dumps({'id': str(i), 'url': url, 'html': html}) + '\n')
 
 
 def _tree(pid):
@@ -136,51 +159,124 @@ def measure(command):
 
 
 def configurations(corpus, tmp):
+  """``{key: (description, command)}``; newsbeam commands get ``--output`` per run."""
+  baseline = [sys.executable, '-m', 'benchmarks.baseline_loop', str(corpus)]
   newsbeam = [sys.executable, '-m', 'pipeline.main', '--input', str(corpus),
-              '--dedup-window-days', '0']
-  return [
-      ('baseline loop', [sys.executable, '-c', BASELINE, str(corpus),
-                         str(tmp / 'baseline.parquet'), '1']),
-      ('baseline loop, nlp.pipe n_process=2', [sys.executable, '-c', BASELINE, str(corpus),
-                                               str(tmp / 'baseline2.parquet'), '2']),
-      ('newsbeam DirectRunner in_memory, 1 worker',
-       newsbeam + ['--direct_num_workers=1', '--direct_running_mode=in_memory']),
-      ('newsbeam DirectRunner multi_processing, all cores',
-       newsbeam + ['--direct_num_workers=0', '--direct_running_mode=multi_processing']),
-  ]
+              '--dedup-window-days', '0', '--log-level', 'warning']
+  return {
+      'baseline': ('baseline loop, one process',
+                   baseline + [str(tmp / 'baseline.parquet'), '1']),
+      'baseline-n2': ('baseline loop, nlp.pipe(n_process=2)',
+                      baseline + [str(tmp / 'baseline-n2.parquet'), '2']),
+      'in-memory': ('newsbeam, DirectRunner in_memory, 1 worker',
+                    newsbeam + ['--direct_num_workers=1', '--direct_running_mode=in_memory']),
+      'multi': ('newsbeam, DirectRunner multi_processing, all cores',
+                newsbeam + ['--direct_num_workers=0',
+                            '--direct_running_mode=multi_processing']),
+  }
+
+
+def rows_written(path):
+  """Articles in a baseline Parquet file or a newsbeam output's articles dataset."""
+  path = pathlib.Path(path)
+  if path.suffix == '.parquet':
+    return pq.ParquetFile(path).metadata.num_rows
+  return pyarrow.dataset.dataset(path / 'articles', format='parquet',
+                                 partitioning='hive').count_rows()
+
+
+def run_once(key, command, tmp, tag):
+  """(wall s, largest RSS MiB, summed RSS MiB, articles written) of one run."""
+  cmd = list(command)
+  target = cmd[4] if key.startswith('baseline') else tmp / f'out-{key}-{tag}'
+  if not key.startswith('baseline'):
+    cmd += ['--output', str(target)]
+  wall, largest, total = measure(cmd)
+  written = rows_written(target)
+  if not key.startswith('baseline'):
+    shutil.rmtree(target)
+  return wall, largest, total, written
+
+
+def machine():
+  """One line naming the machine and the software."""
+  model = 'unknown CPU'
+  with open('/proc/cpuinfo', encoding='utf-8') as f:
+    for line in f:
+      if line.startswith('model name'):
+        model = line.split(':', 1)[1].strip()
+        break
+  memory = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30
+  import apache_beam  # pylint: disable=import-outside-toplevel
+  import spacy  # pylint: disable=import-outside-toplevel
+  return (f'{model}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, '
+          f'Python {platform.python_version()}, Beam {apache_beam.__version__}, '
+          f'spaCy {spacy.__version__} ({default_ner_models()["en"]})')
+
+
+def benchmark(args, tmp):
+  corpus = tmp / 'corpus.jsonl'
+  build_corpus(corpus, args.articles, args.max_words)
+  chosen = {k: v for k, v in configurations(corpus, tmp).items() if k in args.only}
+  runs = {key: [] for key in chosen}
+  for index in range(args.runs):
+    for key, (_, command) in chosen.items():
+      runs[key].append(run_once(key, command, tmp, index))
+      print(f'# run {index + 1} {key}: {runs[key][-1][0]:.1f} s', file=sys.stderr, flush=True)
+  first = next(iter(runs))
+  base = statistics.median(r[0] for r in runs[first])
+  print(f'{args.articles} articles (about {args.max_words} words each), median of '
+        f'{args.runs} runs; ratio = {first} wall / wall\n')
+  print('| configuration | articles/s | ratio | wall s | peak RSS largest MiB '
+        '| peak RSS sum MiB | articles written |')
+  print('|---|---:|---:|---:|---:|---:|---:|')
+  for key, measured in runs.items():
+    wall = statistics.median(r[0] for r in measured)
+    print(f'| {chosen[key][0]} | {args.articles / wall:.2f} | {base / wall:.2f} '
+          f'| {wall:.1f} | {statistics.median(r[1] for r in measured):.0f} '
+          f'| {statistics.median(r[2] for r in measured):.0f} '
+          f'| {measured[0][3]} |')
+  print('\nwalls (s): ' + '; '.join(
+      f'{k} ' + ', '.join(f'{r[0]:.1f}' for r in v) for k, v in runs.items()))
+
+
+def memory_check(args, tmp):
+  sizes = [int(n) for n in args.memory_sizes.split(',')]
+  _, command = configurations(tmp / 'corpus.jsonl', tmp)['multi']
+  results = []
+  for size in sizes:
+    build_corpus(tmp / 'corpus.jsonl', size, args.max_words)
+    results.append(run_once('multi', command, tmp, f'm{size}'))
+    print(f'# {size} articles: {results[-1]}', file=sys.stderr, flush=True)
+  print('| articles | wall s | articles/s | peak RSS largest MiB | peak RSS sum MiB '
+        '| largest vs first |')
+  print('|---:|---:|---:|---:|---:|---:|')
+  for size, (wall, largest, total, _) in zip(sizes, results):
+    print(f'| {size} | {wall:.1f} | {size / wall:.2f} | {largest:.0f} | {total:.0f} '
+          f'| {largest / results[0][1]:.2f}x |')
 
 
 def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
   parser.add_argument('--articles', type=int, default=2000)
   parser.add_argument('--runs', type=int, default=3)
+  parser.add_argument('--max-words', type=int, default=500,
+                      help='cut each page to about this many words of <p> text (0: whole pages)')
+  parser.add_argument('--only', default='baseline,baseline-n2,in-memory,multi',
+                      help='comma-separated configurations; the first is the ratio baseline')
+  parser.add_argument('--memory-sizes', default=None,
+                      help='e.g. 2000,20000: run only the memory check at these corpus sizes')
   args = parser.parse_args(argv)
+  args.only = [k.strip() for k in args.only.split(',') if k.strip()]
   if not EVAL_PAGES.exists():
     sys.exit(f'{EVAL_PAGES} is missing: this benchmark needs ../shared/eval beside the clone')
+  print(f'{datetime.date.today()}: {machine()}')
+  print(f'command: python -m benchmarks.bench_pipeline {" ".join(sys.argv[1:] if argv is None else argv)}\n')
   with tempfile.TemporaryDirectory() as tmp_name:
-    tmp = pathlib.Path(tmp_name)
-    corpus = tmp / 'corpus' / 'articles.jsonl'
-    corpus.parent.mkdir()
-    build_corpus(corpus, args.articles)
-    results = []
-    for name, command in configurations(corpus, tmp):
-      runs = []
-      for run in range(args.runs):
-        cmd = list(command)
-        if 'pipeline.main' in cmd:
-          cmd += ['--output', str(tmp / f'out-{len(results)}-{run}')]
-        runs.append(measure(cmd))
-      wall = statistics.median(r[0] for r in runs)
-      results.append((name, wall, statistics.median(r[1] for r in runs),
-                      statistics.median(r[2] for r in runs)))
-  base = results[0][1]
-  print(f'{datetime.date.today()}  {args.articles} articles, {os.cpu_count()} cores, '
-        f'median of {args.runs} runs')
-  print(f'{"configuration":50} {"articles/s":>10} {"ratio":>6} {"wall s":>7} '
-        f'{"peak RSS largest MiB":>20} {"peak RSS sum MiB":>16}')
-  for name, wall, largest, total in results:
-    print(f'{name:50} {args.articles / wall:10.2f} {base / wall:6.2f} {wall:7.1f} '
-          f'{largest:20.0f} {total:16.0f}')
+    if args.memory_sizes:
+      memory_check(args, pathlib.Path(tmp_name))
+    else:
+      benchmark(args, pathlib.Path(tmp_name))
 
 
 if __name__ == '__main__':

@@ -133,9 +133,13 @@ def build_pipeline(p, context):
         (feeds.records, feeds.dropped, feeds.dead_letters)
         | 'MergeFeedInputs' >> beam.Flatten()
         | 'FeedInputFormats' >> beam.Map(lambda _: HTTP_FEED_FORMAT))
+  # SpreadRecords: a JSON Lines file or a feed is read by one worker; without
+  # a shuffle here, extraction and every step fused after it would stay on
+  # that worker.
   raw = (raw_records
          | 'MergeRawRecords' >> beam.Flatten()
-         | 'InputProgress' >> ReportProgress('inputs read:'))
+         | 'InputProgress' >> ReportProgress('inputs read:')
+         | 'SpreadRecords' >> beam.Reshuffle())
   if context.fetch_full_text:
     full_text = raw | 'FetchFullText' >> FetchFullText(context.http_settings)
     stages.append(full_text)
