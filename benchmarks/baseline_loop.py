@@ -1,15 +1,16 @@
 """The plain script a user would write instead of newsbeam: one loop, same libraries.
 
-Reads a JSON Lines file of ``{"url", "html"}`` objects, extracts the main text
+Reads the JSON Lines files of a folder (``{"url", "html"}`` objects), extracts the main text
 with trafilatura, applies newsbeam's normalisation and boilerplate rules,
 detects the language with langdetect, tags entities with ``nlp.pipe`` (same
 model, same batch size as newsbeam, optionally ``n_process``) and writes one
 Parquet file with pyarrow. bench_pipeline.py runs it as its baseline.
 
-    python -m benchmarks.baseline_loop CORPUS.jsonl OUT.parquet [N_PROCESS]
+    python -m benchmarks.baseline_loop CORPUS_FOLDER OUT.parquet [N_PROCESS]
 """
 
 import json
+import pathlib
 import sys
 
 import pyarrow as pa
@@ -30,16 +31,17 @@ def main(corpus, out, n_process=1):
   factory = load_detector_factory()
   nlp = load_ner_pipeline(default_ner_models()['en'])
   rows = []
-  with open(corpus, encoding='utf-8') as f:
-    for line in f:
-      obj = json.loads(line)
-      page = extract_main_text(obj['html'], obj['url'])
-      if page is None:
-        continue
-      text, _ = apply_rules(normalize_text(page['text']))
-      language, confidence = detect_language(text, factory)
-      rows.append({'url': obj['url'], 'title': page['title'], 'text': text,
-                   'language': language, 'language_confidence': confidence})
+  for path in sorted(pathlib.Path(corpus).glob('*.jsonl')):
+    with open(path, encoding='utf-8') as f:
+      for line in f:
+        obj = json.loads(line)
+        page = extract_main_text(obj['html'], obj['url'])
+        if page is None:
+          continue
+        text, _ = apply_rules(normalize_text(page['text']))
+        language, confidence = detect_language(text, factory)
+        rows.append({'url': obj['url'], 'title': page['title'], 'text': text,
+                     'language': language, 'language_confidence': confidence})
   docs = nlp.pipe((row['text'] for row in rows), batch_size=PIPE_BATCH_SIZE,
                   n_process=n_process)
   # docs first: zip must exhaust the nlp.pipe generator, or with n_process > 1

@@ -89,8 +89,8 @@ def copy_sentence(i):
   return f'This benchmark copy is filed as number {spelled} in the corpus.'
 
 
-def build_corpus(path, count, max_words):
-  """``count`` JSON Lines articles cycling through the eval pages.
+def build_corpus(folder, count, max_words, per_file):
+  """``count`` JSON Lines articles cycling through the eval pages, ``per_file`` to a file.
 
   Each copy has its own URL and closing sentence, so deduplication keeps it,
   and each pass over the pages has its own host: a source never repeats an
@@ -99,11 +99,15 @@ def build_corpus(path, count, max_words):
   pages = [page_template(gzip.decompress(p.read_bytes()).decode('utf-8', errors='replace'),
                          max_words)
            for p in sorted(EVAL_PAGES.glob('*.html.gz'))]
-  with open(path, 'w', encoding='utf-8') as f:
-    for i in range(count):
-      html = pages[i % len(pages)].replace(MARKER, copy_sentence(i), 1)
-      url = f'https://source{i // len(pages)}.example.org/article/{i}'
-      f.write(json.dumps({'id': str(i), 'url': url, 'html': html}) + '\n')
+  if folder.exists():
+    shutil.rmtree(folder)
+  folder.mkdir(parents=True)
+  for first in range(0, count, per_file):
+    with open(folder / f'part-{first // per_file:05d}.jsonl', 'w', encoding='utf-8') as f:
+      for i in range(first, min(count, first + per_file)):
+        html = pages[i % len(pages)].replace(MARKER, copy_sentence(i), 1)
+        url = f'https://source{i // len(pages)}.example.org/article/{i}'
+        f.write(json.dumps({'id': str(i), 'url': url, 'html': html}) + '\n')
 
 
 def _tree(pid):
@@ -215,8 +219,8 @@ def machine():
 
 
 def benchmark(args, tmp):
-  corpus = tmp / 'corpus.jsonl'
-  build_corpus(corpus, args.articles, args.max_words)
+  corpus = tmp / 'corpus'
+  build_corpus(corpus, args.articles, args.max_words, args.per_file)
   chosen = {k: v for k, v in configurations(corpus, tmp).items() if k in args.only}
   runs = {key: [] for key in chosen}
   for index in range(args.runs):
@@ -225,7 +229,8 @@ def benchmark(args, tmp):
       print(f'# run {index + 1} {key}: {runs[key][-1][0]:.1f} s', file=sys.stderr, flush=True)
   first = next(iter(runs))
   base = statistics.median(r[0] for r in runs[first])
-  print(f'{args.articles} articles (about {args.max_words} words each), median of '
+  print(f'{args.articles} articles (about {args.max_words} words each, {args.per_file} '
+        f'per JSON Lines file), median of '
         f'{args.runs} runs; ratio = {first} wall / wall\n')
   print('| configuration | articles/s | ratio | wall s | peak RSS largest MiB '
         '| peak RSS sum MiB | articles written |')
@@ -242,10 +247,10 @@ def benchmark(args, tmp):
 
 def memory_check(args, tmp):
   sizes = [int(n) for n in args.memory_sizes.split(',')]
-  _, command = configurations(tmp / 'corpus.jsonl', tmp)['multi']
+  _, command = configurations(tmp / 'corpus', tmp)['multi']
   results = []
   for size in sizes:
-    build_corpus(tmp / 'corpus.jsonl', size, args.max_words)
+    build_corpus(tmp / 'corpus', size, args.max_words, args.per_file)
     results.append(run_once('multi', command, tmp, f'm{size}'))
     print(f'# {size} articles: {results[-1]}', file=sys.stderr, flush=True)
   print('| articles | wall s | articles/s | peak RSS largest MiB | peak RSS sum MiB '
@@ -262,6 +267,8 @@ def main(argv=None):
   parser.add_argument('--runs', type=int, default=3)
   parser.add_argument('--max-words', type=int, default=500,
                       help='cut each page to about this many words of <p> text (0: whole pages)')
+  parser.add_argument('--per-file', type=int, default=50,
+                      help='articles per JSON Lines file of the corpus')
   parser.add_argument('--only', default='baseline,baseline-n2,in-memory,multi',
                       help='comma-separated configurations; the first is the ratio baseline')
   parser.add_argument('--memory-sizes', default=None,

@@ -133,13 +133,14 @@ def build_pipeline(p, context):
         (feeds.records, feeds.dropped, feeds.dead_letters)
         | 'MergeFeedInputs' >> beam.Flatten()
         | 'FeedInputFormats' >> beam.Map(lambda _: HTTP_FEED_FORMAT))
-  # SpreadRecords: a JSON Lines file or a feed is read by one worker; without
-  # a shuffle here, extraction and every step fused after it would stay on
-  # that worker.
+  # No shuffle between reading and extraction: on the DirectRunner every
+  # shuffle keeps its whole PCollection in the runner's memory, and raw pages
+  # are the largest data newsbeam handles. Work is spread by file instead
+  # (ReadArticleFiles/SpreadFiles), so a corpus split into several files uses
+  # every worker; one huge JSON Lines file is read and extracted by one.
   raw = (raw_records
          | 'MergeRawRecords' >> beam.Flatten()
-         | 'InputProgress' >> ReportProgress('inputs read:')
-         | 'SpreadRecords' >> beam.Reshuffle())
+         | 'InputProgress' >> ReportProgress('inputs read:'))
   if context.fetch_full_text:
     full_text = raw | 'FetchFullText' >> FetchFullText(context.http_settings)
     stages.append(full_text)
