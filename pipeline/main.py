@@ -120,19 +120,23 @@ def build_pipeline(p, context):
     read = p | 'ReadArticleFiles' >> ReadArticleFiles(context.paths)
     stages.append(read)
     raw_records.append(read.records)
+    # Formats are taken before the Flatten: a Flatten of outputs of several
+    # stages is materialised by the DirectRunner, and raw records carry pages.
     input_formats.append(
-        (read.records, read.dropped, read.dead_letters)
-        | 'MergeFileInputs' >> beam.Flatten()
-        | 'FileInputFormats' >> beam.Map(accounting.input_format_of))
+        [outcome | f'FileInputFormats{name}' >> beam.Map(accounting.input_format_of)
+         for name, outcome in (('Records', read.records), ('Drops', read.dropped),
+                               ('DeadLetters', read.dead_letters))]
+        | 'MergeFileInputs' >> beam.Flatten())
   if context.feed_urls:
     feeds = p | 'FetchFeeds' >> FetchFeeds(context.feed_urls, context.http_settings,
                                           context.feed_states)
     stages.append(feeds)
     raw_records.append(feeds.records)
     input_formats.append(
-        (feeds.records, feeds.dropped, feeds.dead_letters)
-        | 'MergeFeedInputs' >> beam.Flatten()
-        | 'FeedInputFormats' >> beam.Map(lambda _: HTTP_FEED_FORMAT))
+        [outcome | f'FeedInputFormats{name}' >> beam.Map(lambda _: HTTP_FEED_FORMAT)
+         for name, outcome in (('Records', feeds.records), ('Drops', feeds.dropped),
+                               ('DeadLetters', feeds.dead_letters))]
+        | 'MergeFeedInputs' >> beam.Flatten())
   # No shuffle between reading and extraction: on the DirectRunner every
   # shuffle keeps its whole PCollection in the runner's memory, and raw pages
   # are the largest data newsbeam handles. Work is spread by file instead
