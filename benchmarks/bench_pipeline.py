@@ -163,42 +163,41 @@ def measure(command):
 
 
 def configurations(corpus, tmp):
-  """``{key: (description, command)}``; newsbeam commands get ``--output`` per run."""
+  """``{key: (description, command, output path)}``."""
   baseline = [sys.executable, '-m', 'benchmarks.baseline_loop', str(corpus)]
   newsbeam = [sys.executable, '-m', 'pipeline.main', '--input', str(corpus),
               '--dedup-window-days', '0', '--log-level', 'warning']
-  return {
-      'baseline': ('baseline loop, one process',
-                   baseline + [str(tmp / 'baseline.parquet'), '1']),
-      'baseline-n2': ('baseline loop, nlp.pipe(n_process=2)',
-                      baseline + [str(tmp / 'baseline-n2.parquet'), '2']),
-      'in-memory': ('newsbeam, DirectRunner in_memory, 1 worker',
-                    newsbeam + ['--direct_num_workers=1', '--direct_running_mode=in_memory']),
-      'multi': ('newsbeam, DirectRunner multi_processing, all cores',
-                newsbeam + ['--direct_num_workers=0',
-                            '--direct_running_mode=multi_processing']),
-  }
+  found = {}
+  for key, description, command in (
+      ('baseline', 'baseline loop, one process', baseline + ['{out}', '1']),
+      ('baseline-n2', 'baseline loop, nlp.pipe(n_process=2)', baseline + ['{out}', '2']),
+      ('in-memory', 'newsbeam, DirectRunner in_memory, 1 worker',
+       newsbeam + ['--output', '{out}', '--direct_num_workers=1',
+                   '--direct_running_mode=in_memory']),
+      ('multi', 'newsbeam, DirectRunner multi_processing, all cores',
+       newsbeam + ['--output', '{out}', '--direct_num_workers=0',
+                   '--direct_running_mode=multi_processing'])):
+    out = tmp / (f'{key}.parquet' if key.startswith('baseline') else f'out-{key}')
+    found[key] = (description, [a.replace('{out}', str(out)) for a in command], out)
+  return found
 
 
 def rows_written(path):
   """Articles in a baseline Parquet file or a newsbeam output's articles dataset."""
-  path = pathlib.Path(path)
   if path.suffix == '.parquet':
     return pq.ParquetFile(path).metadata.num_rows
   return pyarrow.dataset.dataset(path / 'articles', format='parquet',
                                  partitioning='hive').count_rows()
 
 
-def run_once(key, command, tmp, tag):
-  """(wall s, largest RSS MiB, summed RSS MiB, articles written) of one run."""
-  cmd = list(command)
-  target = cmd[4] if key.startswith('baseline') else tmp / f'out-{key}-{tag}'
-  if not key.startswith('baseline'):
-    cmd += ['--output', str(target)]
-  wall, largest, total = measure(cmd)
-  written = rows_written(target)
-  if not key.startswith('baseline'):
-    shutil.rmtree(target)
+def run_once(command, out):
+  """(wall s, largest RSS MiB, summed RSS MiB, articles written) of one run; removes its output."""
+  wall, largest, total = measure(command)
+  written = rows_written(out)
+  if out.is_dir():
+    shutil.rmtree(out)
+  else:
+    out.unlink()
   return wall, largest, total, written
 
 
@@ -224,8 +223,8 @@ def benchmark(args, tmp):
   chosen = {k: v for k, v in configurations(corpus, tmp).items() if k in args.only}
   runs = {key: [] for key in chosen}
   for index in range(args.runs):
-    for key, (_, command) in chosen.items():
-      runs[key].append(run_once(key, command, tmp, index))
+    for key, (_, command, out) in chosen.items():
+      runs[key].append(run_once(command, out))
       print(f'# run {index + 1} {key}: {runs[key][-1][0]:.1f} s', file=sys.stderr, flush=True)
   first = next(iter(runs))
   base = statistics.median(r[0] for r in runs[first])
@@ -247,18 +246,18 @@ def benchmark(args, tmp):
 
 def memory_check(args, tmp):
   sizes = [int(n) for n in args.memory_sizes.split(',')]
-  _, command = configurations(tmp / 'corpus', tmp)['multi']
+  _, command, out = configurations(tmp / 'corpus', tmp)['multi']
   results = []
   for size in sizes:
     build_corpus(tmp / 'corpus', size, args.max_words, args.per_file)
-    results.append(run_once('multi', command, tmp, f'm{size}'))
+    results.append(run_once(command, out))
     print(f'# {size} articles: {results[-1]}', file=sys.stderr, flush=True)
   print('| articles | wall s | articles/s | peak RSS largest MiB | peak RSS sum MiB '
-        '| largest vs first |')
-  print('|---:|---:|---:|---:|---:|---:|')
-  for size, (wall, largest, total, _) in zip(sizes, results):
+        '| largest vs first | articles written |')
+  print('|---:|---:|---:|---:|---:|---:|---:|')
+  for size, (wall, largest, total, written) in zip(sizes, results):
     print(f'| {size} | {wall:.1f} | {size / wall:.2f} | {largest:.0f} | {total:.0f} '
-          f'| {largest / results[0][1]:.2f}x |')
+          f'| {largest / results[0][1]:.2f}x | {written} |')
 
 
 def main(argv=None):

@@ -112,6 +112,18 @@ def new_run_id(now):
   return f'{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}'
 
 
+def _input_formats(kind, reader, format_of):
+  """The input format of each of a reader's outcomes (records, drops, dead letters).
+
+  Formats are taken before the Flatten: the DirectRunner materialises a
+  Flatten of several stages' outputs, and raw records carry whole pages.
+  """
+  return ([outcome | f'{kind}InputFormats{name}' >> beam.Map(format_of)
+           for name, outcome in (('Records', reader.records), ('Drops', reader.dropped),
+                                 ('DeadLetters', reader.dead_letters))]
+          | f'Merge{kind}Inputs' >> beam.Flatten())
+
+
 def build_pipeline(p, context):
   """Wires every stage of newsbeam onto pipeline ``p``."""
   stages, raw_records, input_formats = [], [], []
@@ -120,23 +132,13 @@ def build_pipeline(p, context):
     read = p | 'ReadArticleFiles' >> ReadArticleFiles(context.paths)
     stages.append(read)
     raw_records.append(read.records)
-    # Formats are taken before the Flatten: a Flatten of outputs of several
-    # stages is materialised by the DirectRunner, and raw records carry pages.
-    input_formats.append(
-        [outcome | f'FileInputFormats{name}' >> beam.Map(accounting.input_format_of)
-         for name, outcome in (('Records', read.records), ('Drops', read.dropped),
-                               ('DeadLetters', read.dead_letters))]
-        | 'MergeFileInputs' >> beam.Flatten())
+    input_formats.append(_input_formats('File', read, accounting.input_format_of))
   if context.feed_urls:
     feeds = p | 'FetchFeeds' >> FetchFeeds(context.feed_urls, context.http_settings,
                                           context.feed_states)
     stages.append(feeds)
     raw_records.append(feeds.records)
-    input_formats.append(
-        [outcome | f'FeedInputFormats{name}' >> beam.Map(lambda _: HTTP_FEED_FORMAT)
-         for name, outcome in (('Records', feeds.records), ('Drops', feeds.dropped),
-                               ('DeadLetters', feeds.dead_letters))]
-        | 'MergeFeedInputs' >> beam.Flatten())
+    input_formats.append(_input_formats('Feed', feeds, lambda _: HTTP_FEED_FORMAT))
   # No shuffle between reading and extraction: on the DirectRunner every
   # shuffle keeps its whole PCollection in the runner's memory, and raw pages
   # are the largest data newsbeam handles. Work is spread by file instead
