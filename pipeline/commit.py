@@ -13,105 +13,82 @@ manifest has all of its files in place.
 
 import collections
 import datetime
-import json
 import logging
 import time
 
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-import schemas
 from pipeline import state as feed_state
 from pipeline.lock import output_lock
+from schemas import datasets as S
+from schemas import report as R
 from schemas import run as M
-from transforms import accounting
-from transforms.write import FILE_FINAL_PATH
-from transforms.write import FILE_STAGED_PATH
-from transforms.write import STAGING_FOLDER
+from transforms.files import CorruptFileError
+from transforms.files import ensure_folder
+from transforms.files import parent_of
+from transforms.files import read_json
+from transforms.files import write_json
 from transforms.write import write_parquet
 
 __all__ = ['commit_run', 'build_manifest', 'remove_staging',
-           'recover_interrupted_commits', 'RUNS_DATASET']
+           'recover_interrupted_commits']
 
-RUNS_DATASET = 'runs'
-COMPACTION_PREFIX = 'compact-'  # staging of `newsbeam compact`, which cleans it up itself
-JOURNAL_FILE = '_COMMIT.json'
 STALE_STAGING_HOURS = 24  # staging of a run that never committed is deleted after this
 
+# Keys of a commit journal.
+JOURNAL_RUN_ID = 'run_id'
+JOURNAL_STARTED_AT = 'started_at'
+JOURNAL_ARGUMENTS = 'arguments'
+JOURNAL_STATE_DIR = 'state_dir'
+JOURNAL_STAGE_COUNTS = 'stage_counts'
+
 _LOG = logging.getLogger(__name__)
-
-
-def _ensure_folder(path):
-  """Creates a folder and its parents; object stores need none and ignore it."""
-  try:
-    FileSystems.mkdirs(path)
-  except IOError:
-    pass  # it exists already
-
-
-def _parent(path):
-  return path.rsplit('/', 1)[0]
 
 
 def move_into_place(files):
   """Renames each staged file to its final path; skips files already moved."""
   for entry in files:
-    staged, final = entry[FILE_STAGED_PATH], entry[FILE_FINAL_PATH]
+    staged, final = entry[R.FILE_STAGED_PATH], entry[R.FILE_FINAL_PATH]
     if not FileSystems.exists(staged):
       if FileSystems.exists(final):
         continue
       raise IOError(f'staged file {staged} is missing and {final} was never written')
-    _ensure_folder(_parent(final))
+    ensure_folder(parent_of(final))
     FileSystems.rename([staged], [final])
 
 
 def build_manifest(run_id, started_at, finished_at, arguments, output, report,
-                   status=M.STATUS_SUCCEEDED, failing=()):
+                   status=M.STATUS_SUCCEEDED, failing=(), stage_counts=None):
   """The run manifest row from the pipeline's run report."""
-  counts = report['counts']
-  inputs = counts.get(accounting.INPUTS, {})
-  written = counts.get(accounting.WRITTEN, {})
-  dropped = counts.get(accounting.DROPPED, {})
-  dead = counts.get(accounting.DEAD_LETTERED, {})
-  inputs_read = sum(inputs.values())
-  total = sum(written.values()) + sum(dropped.values()) + sum(dead.values())
-  return {
-      M.RUN_ID: run_id,
-      M.STATUS: status,
-      M.STARTED_AT: started_at,
-      M.FINISHED_AT: finished_at,
-      M.ARGUMENTS: list(arguments),
-      M.OUTPUT: output,
-      M.INPUTS_READ: inputs_read,
-      M.INPUTS_BY_FORMAT: sorted(inputs.items()),
-      M.ARTICLES_WRITTEN: sum(written.values()),
-      M.ARTICLES_BY_LANGUAGE: sorted(written.items()),
-      M.ARTICLES_BY_SOURCE: sorted(counts.get(accounting.SOURCES, {}).items()),
-      M.DROPPED: sum(dropped.values()),
-      M.DROPPED_BY_REASON: sorted(dropped.items()),
-      M.DEAD_LETTERED: sum(dead.values()),
-      M.DEAD_LETTERED_BY_STAGE: sorted(dead.items()),
-      M.DEAD_LETTER_EXAMPLES: sorted(report.get(accounting.EXAMPLES, {}).items()),
-      M.DEAD_LETTER_SHARE: round(sum(dead.values()) / inputs_read, 6) if inputs_read else 0.0,
-      M.WALL_SECONDS: round((finished_at - started_at).total_seconds(), 3),
-      M.WARNINGS_BY_KIND: sorted(counts.get(accounting.WARNINGS, {}).items()),
-      M.FILES_WRITTEN: len(report['files']),
-      M.FEEDS_BY_STATUS: sorted(collections.Counter(
-          str(f['error_type'] or f['status']) for f in report.get('feeds', [])).items()),
-      M.FAILING_FEEDS: [{M.FAILING_FEED_URL: url, M.FAILING_FEED_FAILURES: count,
-                         M.FAILING_FEED_ERROR: error} for url, count, error in failing],
-      M.COMPACTED_PARTITIONS: [],
-      M.ACCOUNTING_BALANCED: inputs_read == total,
-      M.SCHEMA_VERSION_FIELD: schemas.SCHEMA_VERSION,
-  }
-
-
-def manifest_path(output, run_id):
-  return FileSystems.join(output, RUNS_DATASET, f'part-{run_id}.parquet')
+  counts = report[R.COUNTS]
+  inputs = counts.get(R.INPUTS, {})
+  written = counts.get(R.WRITTEN, {})
+  dropped = counts.get(R.DROPPED, {})
+  dead = counts.get(R.DEAD_LETTERED, {})
+  return M.make_manifest(
+      run_id, status, started_at, finished_at, arguments, output,
+      **{M.INPUTS_READ: sum(inputs.values()),
+         M.INPUTS_BY_FORMAT: inputs,
+         M.ARTICLES_WRITTEN: sum(written.values()),
+         M.ARTICLES_BY_LANGUAGE: written,
+         M.ARTICLES_BY_SOURCE: counts.get(R.SOURCES, {}),
+         M.DROPPED: sum(dropped.values()),
+         M.DROPPED_BY_REASON: dropped,
+         M.DROPPED_BY_DETAIL: counts.get(R.DROP_DETAILS, {}),
+         M.DEAD_LETTERED: sum(dead.values()),
+         M.DEAD_LETTERED_BY_STAGE: dead,
+         M.DEAD_LETTER_EXAMPLES: report.get(R.EXAMPLES, {}),
+         M.WARNINGS_BY_KIND: counts.get(R.WARNINGS, {}),
+         M.FILES_WRITTEN: len(report[R.FILES]),
+         M.FEEDS_BY_STATUS: collections.Counter(
+             str(f['error_type'] or f['status']) for f in report.get(R.FEEDS, [])),
+         M.FAILING_FEEDS: [{M.FAILING_FEED_URL: url, M.FAILING_FEED_FAILURES: count,
+                            M.FAILING_FEED_ERROR: error} for url, count, error in failing],
+         M.STAGE_COUNTS: dict(stage_counts or {})})
 
 
 def _staging(output, run_id):
-  return FileSystems.join(output, STAGING_FOLDER, run_id)
+  return S.staging_path(output, run_id)
 
 
 def remove_staging(output, run_id):
@@ -121,43 +98,32 @@ def remove_staging(output, run_id):
     FileSystems.delete([staging])
 
 
-def _write_json(path, value):
-  with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-    f.write(json.dumps(value, sort_keys=True).encode('utf-8'))
-
-
-def _read_json(path):
-  with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-    return json.loads(f.read().decode('utf-8'))
-
-
 def _write_manifest(output, run_id, manifest):
-  staged = FileSystems.join(_staging(output, run_id), RUNS_DATASET,
-                            f'part-{run_id}.parquet')
+  staged = S.staging_path(output, run_id, S.RUNS, S.manifest_file_name(run_id))
   write_parquet(staged, [manifest], M.RUN_SCHEMA)
-  final = manifest_path(output, run_id)
-  _ensure_folder(_parent(final))
+  final = S.manifest_path(output, run_id)
+  ensure_folder(parent_of(final))
   FileSystems.rename([staged], [final])
 
 
 def _finish(output, journal, status):
   """Moves the journal's files into place, writes the manifest, drops staging."""
-  run_id = journal['run_id']
-  report = accounting.read_run_report(output, run_id)
+  run_id = journal[JOURNAL_RUN_ID]
+  report = read_json(S.staging_path(output, run_id, S.REPORT_FILE))
   with output_lock(output):
-    move_into_place(report['files'])
+    move_into_place(report[R.FILES])
   failing = ()
-  if report.get('feeds'):
-    state_dir = journal['state_dir']
+  if report.get(R.FEEDS):
+    state_dir = journal[JOURNAL_STATE_DIR] or S.output_path(output, S.STATE_FOLDER)
     state = feed_state.update_feed_state(feed_state.load_feed_state(state_dir),
-                                         report['feeds'])
-    feed_state.save_feed_state(state_dir, state, run_id)
+                                         report[R.FEEDS])
+    feed_state.save_feed_state(state_dir, state)
     failing = feed_state.failing_feeds(state)
   manifest = build_manifest(
-      run_id, datetime.datetime.fromisoformat(journal['started_at']),
-      datetime.datetime.now(datetime.timezone.utc), journal['arguments'],
-      output, report, status, failing)
-  if not FileSystems.exists(manifest_path(output, run_id)):
+      run_id, datetime.datetime.fromisoformat(journal[JOURNAL_STARTED_AT]),
+      datetime.datetime.now(datetime.timezone.utc), journal[JOURNAL_ARGUMENTS],
+      output, report, status, failing, journal.get(JOURNAL_STAGE_COUNTS))
+  if not FileSystems.exists(S.manifest_path(output, run_id)):
     _write_manifest(output, run_id, manifest)
   remove_staging(output, run_id)
   if not manifest[M.ACCOUNTING_BALANCED]:
@@ -168,19 +134,20 @@ def _finish(output, journal, status):
   return manifest, report
 
 
-def commit_run(output, run_id, started_at, arguments, state_dir):
+def commit_run(output, run_id, started_at, arguments, state_dir, stage_counts=None):
   """Journals the commit, moves the run's staged files into place, updates the
   feed state, writes the manifest. Returns ``(manifest_row, report)``.
   """
-  journal = {'run_id': run_id, 'started_at': started_at.isoformat(),
-             'arguments': list(arguments), 'state_dir': state_dir}
-  _write_json(FileSystems.join(_staging(output, run_id), JOURNAL_FILE), journal)
+  journal = {JOURNAL_RUN_ID: run_id, JOURNAL_STARTED_AT: started_at.isoformat(),
+             JOURNAL_ARGUMENTS: list(arguments), JOURNAL_STATE_DIR: state_dir,
+             JOURNAL_STAGE_COUNTS: dict(stage_counts or {})}
+  write_json(S.staging_path(output, run_id, S.JOURNAL_FILE), journal)
   return _finish(output, journal, M.STATUS_SUCCEEDED)
 
 
 def _staged_runs(output):
   """Run ids with a staging folder, and the newest modification time in each."""
-  root = FileSystems.join(output, STAGING_FOLDER)
+  root = S.output_path(output, S.STAGING_FOLDER)
   try:
     matched = FileSystems.match([FileSystems.join(root, '**')])[0].metadata_list
   except Exception:  # pylint: disable=broad-except
@@ -189,9 +156,26 @@ def _staged_runs(output):
   for meta in matched:
     relative = meta.path[len(root):].lstrip('/')
     run_id = relative.split('/', 1)[0]
-    if run_id and not run_id.startswith(('.', COMPACTION_PREFIX)):
+    if run_id and not run_id.startswith(('.', S.COMPACTION_PREFIX)):
       newest[run_id] = max(newest.get(run_id, 0.0), meta.last_updated_in_seconds or 0.0)
   return newest
+
+
+def _read_journal(path, run_id, newest):
+  """A commit journal; one that cannot be read is rebuilt from what is known.
+
+  The journal is written before any file moves, so an unreadable one (left by
+  a version that wrote it in place when the disk filled up) still means the
+  run's report is complete: the commit rolls forward with the staging
+  folder's time as the start and no arguments.
+  """
+  try:
+    return read_json(path)
+  except CorruptFileError as error:
+    _LOG.error('commit journal of run %s is unreadable (%s); rebuilding it', run_id, error)
+    started = datetime.datetime.fromtimestamp(newest, datetime.timezone.utc)
+    return {JOURNAL_RUN_ID: run_id, JOURNAL_STARTED_AT: started.isoformat(),
+            JOURNAL_ARGUMENTS: [], JOURNAL_STATE_DIR: None}
 
 
 def recover_interrupted_commits(output, own_run_id=None, now=None):
@@ -204,10 +188,10 @@ def recover_interrupted_commits(output, own_run_id=None, now=None):
   for run_id, newest in sorted(_staged_runs(output).items()):
     if run_id == own_run_id:
       continue
-    journal_path = FileSystems.join(_staging(output, run_id), JOURNAL_FILE)
+    journal_path = S.staging_path(output, run_id, S.JOURNAL_FILE)
     if FileSystems.exists(journal_path):
       _LOG.warning('finishing the interrupted commit of run %s', run_id)
-      _finish(output, _read_json(journal_path), M.STATUS_RECOVERED)
+      _finish(output, _read_journal(journal_path, run_id, newest), M.STATUS_RECOVERED)
       recovered.append(run_id)
     elif now - newest > STALE_STAGING_HOURS * 3600:
       _LOG.warning('deleting the staged files of run %s, which never committed',

@@ -19,27 +19,21 @@ import argparse
 import ctypes
 import datetime
 import errno
-import json
 import os
 import re
-import secrets
 import shutil
 import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-import schemas
+from pipeline.lock import output_lock
+from schemas import datasets as S
 from schemas import run as M
-from schemas.article import ARTICLE_SCHEMA
-from schemas.dead_letter import DEAD_LETTER_SCHEMA
-from schemas.drop import DROP_SCHEMA
-from schemas.entity import ENTITY_SCHEMA
+from transforms.files import read_json
+from transforms.files import write_json
 from transforms.write import COMPRESSION
 from transforms.write import ROW_GROUP_ROWS
-from pipeline.commit import COMPACTION_PREFIX
-from pipeline.lock import output_lock
-from transforms.write import STAGING_FOLDER
 
 __all__ = ['compact', 'compact_main', 'recover_compactions',
            'parse_age', 'TARGET_FILE_BYTES']
@@ -48,12 +42,9 @@ TARGET_FILE_BYTES = 128 << 20  # compacted files hold about this many bytes
 DEFAULT_OLDER_THAN = '1d'  # partitions touched more recently are left alone
 JOURNAL_FILE = '_COMPACT.json'
 
-DATASETS = {
-    'articles': (ARTICLE_SCHEMA, 2),  # schema, partition depth
-    'entities': (ENTITY_SCHEMA, 2),
-    'dead_letters': (DEAD_LETTER_SCHEMA, 1),
-    'drops': (DROP_SCHEMA, 1),
-}
+DATASETS = tuple(sorted(name for name, d in S.DATASETS.items() if d.partition_schema))
+DEFAULT_DATASETS = tuple(sorted(name for name, d in S.DATASETS.items()
+                                if d.compacted_by_default))
 
 _AGE = re.compile(r'\A(\d+)([smhd])\Z')
 _AGE_UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
@@ -103,21 +94,13 @@ def _parquet_files(folder):
 
 
 def _journal_path(output, compaction_id):
-  return os.path.join(output, STAGING_FOLDER, COMPACTION_PREFIX + compaction_id, JOURNAL_FILE)
-
-
-def _write_json(path, value):
-  staged = path + '.tmp'
-  with open(staged, 'w', encoding='utf-8') as f:
-    json.dump(value, f)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(staged, path)
+  return os.path.join(output, S.STAGING_FOLDER, S.COMPACTION_PREFIX + compaction_id,
+                      JOURNAL_FILE)
 
 
 def compact_partition(output, dataset, folder, compaction_id, staging):
   """Rewrites one partition; returns its record, or None when it has one file or fewer."""
-  schema, _ = DATASETS[dataset]
+  schema = S.DATASETS[dataset].schema
   files = _parquet_files(folder)
   if len(files) < 2:
     return None
@@ -130,7 +113,7 @@ def compact_partition(output, dataset, folder, compaction_id, staging):
   written = 0
   new_files = []
   for index, start in enumerate(range(0, len(table), rows_per_file)):
-    name = f'part-{COMPACTION_PREFIX}{compaction_id}-{index}.parquet'
+    name = S.part_file_name(S.COMPACTION_PREFIX + compaction_id, index)
     chunk = table.slice(start, rows_per_file)
     pq.write_table(chunk, os.path.join(target, name), compression=COMPRESSION,
                    row_group_size=ROW_GROUP_ROWS)
@@ -140,7 +123,7 @@ def compact_partition(output, dataset, folder, compaction_id, staging):
     raise CompactionError(f'{folder}: wrote {written} rows of {len(table)}')
   journal = {'id': compaction_id, 'partition': folder, 'staged': target,
              'old_files': [os.path.basename(f) for f in files], 'new_files': new_files}
-  _write_json(_journal_path(output, compaction_id), journal)
+  write_json(_journal_path(output, compaction_id), journal)
   with output_lock(output):
     if _parquet_files(folder) != files:
       shutil.rmtree(target)
@@ -154,16 +137,15 @@ def compact_partition(output, dataset, folder, compaction_id, staging):
 
 def recover_compactions(output):
   """Finishes or undoes compactions that were killed; returns how many."""
-  root = os.path.join(output, STAGING_FOLDER)
+  root = os.path.join(output, S.STAGING_FOLDER)
   recovered = 0
   if not os.path.isdir(root):
     return 0
   for name in sorted(os.listdir(root)):
     journal_path = os.path.join(root, name, JOURNAL_FILE)
-    if not name.startswith(COMPACTION_PREFIX) or not os.path.exists(journal_path):
+    if not name.startswith(S.COMPACTION_PREFIX) or not os.path.exists(journal_path):
       continue
-    with open(journal_path, encoding='utf-8') as f:
-      journal = json.load(f)
+    journal = read_json(journal_path)
     # Whichever folder holds the old files is the one to delete.
     if os.path.isdir(journal['staged']):
       shutil.rmtree(journal['staged'])
@@ -171,56 +153,43 @@ def recover_compactions(output):
     recovered += 1
   for name in sorted(os.listdir(root)):
     folder = os.path.join(root, name)
-    if name.startswith(COMPACTION_PREFIX) and os.path.isdir(folder):
+    if name.startswith(S.COMPACTION_PREFIX) and os.path.isdir(folder):
       shutil.rmtree(folder)  # killed before its journal: only staged new files
   return recovered
 
 
-def _manifest(compaction_id, started_at, arguments, output, done):
-  finished_at = datetime.datetime.now(datetime.timezone.utc)
-  return {
-      M.RUN_ID: compaction_id, M.STATUS: M.STATUS_COMPACTED, M.STARTED_AT: started_at,
-      M.FINISHED_AT: finished_at, M.ARGUMENTS: list(arguments), M.OUTPUT: output,
-      M.INPUTS_READ: 0, M.INPUTS_BY_FORMAT: [], M.ARTICLES_WRITTEN: 0,
-      M.ARTICLES_BY_LANGUAGE: [], M.ARTICLES_BY_SOURCE: [], M.DROPPED: 0,
-      M.DROPPED_BY_REASON: [], M.DEAD_LETTERED: 0, M.DEAD_LETTERED_BY_STAGE: [],
-      M.DEAD_LETTER_EXAMPLES: [], M.DEAD_LETTER_SHARE: 0.0,
-      M.WALL_SECONDS: round((finished_at - started_at).total_seconds(), 3),
-      M.WARNINGS_BY_KIND: [], M.FILES_WRITTEN: sum(d['files_after'] for d in done),
-      M.FEEDS_BY_STATUS: [], M.FAILING_FEEDS: [], M.COMPACTED_PARTITIONS: done,
-      M.ACCOUNTING_BALANCED: True, M.SCHEMA_VERSION_FIELD: schemas.SCHEMA_VERSION,
-  }
-
-
-def compact(output, datasets=('articles', 'entities'), older_than=DEFAULT_OLDER_THAN,
+def compact(output, datasets=DEFAULT_DATASETS, older_than=DEFAULT_OLDER_THAN,
             arguments=(), now=None):
   """Compacts the datasets' partitions untouched for ``older_than``; returns the manifest."""
   if '://' in output:
     raise CompactionError('compaction needs a local output folder (atomic folder swap)')
   started_at = datetime.datetime.now(datetime.timezone.utc)
-  compaction_id = f'{started_at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}'
+  compaction_id = S.new_run_id(started_at)
   now = started_at.timestamp() if now is None else now
   cutoff = now - parse_age(older_than)
   recover_compactions(output)
-  staging = os.path.join(output, STAGING_FOLDER, COMPACTION_PREFIX + compaction_id)
+  staging = os.path.join(output, S.STAGING_FOLDER, S.COMPACTION_PREFIX + compaction_id)
   os.makedirs(staging)
   done = []
   for dataset in datasets:
-    _, depth = DATASETS[dataset]
-    for folder in partitions(os.path.join(output, dataset), depth):
+    for folder in partitions(os.path.join(output, dataset), S.partition_depth(dataset)):
       files = _parquet_files(folder)
       if files and max(os.path.getmtime(f) for f in files) <= cutoff:
         record = compact_partition(output, dataset, folder, compaction_id, staging)
         if record:
           done.append(record)
   shutil.rmtree(staging)
-  manifest = _manifest(compaction_id, started_at, arguments, output, done)
-  runs = os.path.join(output, 'runs')
-  os.makedirs(runs, exist_ok=True)
-  staged = os.path.join(output, STAGING_FOLDER, f'.{compaction_id}.parquet')
+  manifest = M.make_manifest(
+      compaction_id, M.STATUS_COMPACTED, started_at,
+      datetime.datetime.now(datetime.timezone.utc), arguments, output,
+      **{M.FILES_WRITTEN: sum(d['files_after'] for d in done),
+         M.COMPACTED_PARTITIONS: done})
+  final = S.manifest_path(output, compaction_id)
+  os.makedirs(os.path.dirname(final), exist_ok=True)
+  staged = os.path.join(output, S.STAGING_FOLDER, f'.{compaction_id}.parquet')
   pq.write_table(pa.Table.from_pylist([manifest], schema=M.RUN_SCHEMA), staged,
                  compression=COMPRESSION)
-  os.replace(staged, os.path.join(runs, f'part-{compaction_id}.parquet'))
+  os.replace(staged, final)
   return manifest
 
 
@@ -230,15 +199,15 @@ def compact_main(argv):
       description='Rewrites the small files of each partition into files of about '
       f'{TARGET_FILE_BYTES >> 20} MB, atomically (local output folders).')
   parser.add_argument('output', help='the dataset folder')
-  parser.add_argument('--dataset', choices=sorted(DATASETS) + ['all'], action='append',
+  parser.add_argument('--dataset', choices=list(DATASETS) + ['all'], action='append',
                       help='dataset to compact (repeatable). Default: articles and entities.')
   parser.add_argument('--older-than', default=DEFAULT_OLDER_THAN,
                       help='only partitions whose newest file is older than this '
                       '(e.g. 30m, 12h, 1d, 0). Default: %(default)s.')
   args = parser.parse_args(argv)
-  datasets = args.dataset or ['articles', 'entities']
+  datasets = args.dataset or list(DEFAULT_DATASETS)
   if 'all' in datasets:
-    datasets = sorted(DATASETS)
+    datasets = list(DATASETS)
   try:
     parse_age(args.older_than)
     manifest = compact(args.output, tuple(datasets), args.older_than, ['compact'] + argv)

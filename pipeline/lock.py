@@ -4,11 +4,10 @@ import contextlib
 import fcntl
 import os
 
-from transforms.write import STAGING_FOLDER
+from schemas.datasets import LOCK_FILE
+from schemas.datasets import STAGING_FOLDER
 
 __all__ = ['output_lock']
-
-LOCK_FILE = '.lock'
 
 
 @contextlib.contextmanager

@@ -6,67 +6,57 @@
 import argparse
 import datetime
 import logging
-import secrets
 import sys
 from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
+import schemas
 from pipeline import commit
 from pipeline import state as feed_state
 from pipeline.compact import compact_main
-from pipeline.query import query_main
-from pipeline.report import report_main
-from pipeline.runs import runs_main
-from pipeline.summary import format_summary
 from pipeline.options import ConfigError
 from pipeline.options import NewsbeamOptions
 from pipeline.options import check_known_flags
 from pipeline.options import parse_entity_types
 from pipeline.options import parse_ner_models
 from pipeline.options import validate_output
-from schemas import article as A
-from schemas import dead_letter as D
-from schemas import drop as X
+from pipeline.query import query_main
+from pipeline.report import report_main
+from pipeline.runs import runs_main
+from pipeline.summary import format_summary
+from schemas import datasets as S
 from schemas import run as M
-from schemas.article import ARTICLE_SCHEMA
-from schemas.dead_letter import DEAD_LETTER_SCHEMA
-from schemas.drop import DROP_SCHEMA
-from schemas.entity import ENTITY_SCHEMA
-from transforms import accounting
-from transforms.dedup import Deduplicate
+from transforms.accounting import AccountRun
 from transforms.boilerplate import DEFAULT_RULES
 from transforms.boilerplate import RulesFileError
 from transforms.boilerplate import StripBoilerplate
 from transforms.boilerplate import load_rules_file
+from transforms.dedup import Deduplicate
 from transforms.entities import DEFAULT_ENTITY_TYPES
 from transforms.entities import TagEntities
 from transforms.entities import default_ner_models
-from transforms.entities import entity_rows
 from transforms.entities import is_installed
 from transforms.extract import ExtractMainText
-from transforms.fetch_feeds import HTTP_FEED_FORMAT
 from transforms.fetch_feeds import FeedListError
-from transforms.fetch_feeds import FetchFeeds
 from transforms.fetch_feeds import check_feed_url
 from transforms.fetch_feeds import parse_feed_list
 from transforms.full_text import FetchFullText
 from transforms.http import HttpSettings
+from transforms.http import make_user_agent
 from transforms.http import parse_networks
+from transforms.inputs import ReadInputs
 from transforms.language import DetectLanguage
 from transforms.normalize import NormalizeArticles
-from transforms.progress import ReportProgress
 from transforms.read_files import InputPatternError
-from transforms.read_files import ReadArticleFiles
 from transforms.read_files import expand_inputs
-from transforms.write import WriteDataset
-from transforms.write import article_partition
-from transforms.write import complete_dead_letter
-from transforms.write import complete_drop
-from transforms.write import dead_letter_partition
-from transforms.write import drop_partition
+from transforms.stage import COUNTER_NAMESPACE
+from transforms.stage import Stages
+from transforms.stage import merge_outcomes
+from transforms.write import WriteDatasets
 
 __all__ = ['run', 'build_pipeline', 'main', 'RunResult']
 
@@ -74,11 +64,6 @@ EXIT_OK = 0
 EXIT_RUN_FAILED = 1  # the pipeline failed; nothing of this run is visible
 EXIT_CONFIG_ERROR = 2  # wrong configuration; nothing written
 EXIT_TOO_MANY_DEAD_LETTERS = 3  # committed, but dead letters over --max-dead-letter-share
-
-ARTICLES_DATASET = 'articles'
-ENTITIES_DATASET = 'entities'
-DEAD_LETTERS_DATASET = 'dead_letters'
-DROPS_DATASET = 'drops'
 
 _LOG = logging.getLogger('newsbeam')
 
@@ -105,115 +90,47 @@ class RunContext(NamedTuple):
   http_settings: HttpSettings
   fetch_full_text: bool
   state_dir: str
-
-
-def new_run_id(now):
-  """Sortable and unique: UTC start time plus a random suffix."""
-  return f'{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}'
-
-
-def _input_formats(kind, reader, format_of):
-  """The input format of each of a reader's outcomes (records, drops, dead letters).
-
-  Formats are taken before the Flatten: the DirectRunner materialises a
-  Flatten of several stages' outputs, and raw records carry whole pages.
-  """
-  return ([outcome | f'{kind}InputFormats{name}' >> beam.Map(format_of)
-           for name, outcome in (('Records', reader.records), ('Drops', reader.dropped),
-                                 ('DeadLetters', reader.dead_letters))]
-          | f'Merge{kind}Inputs' >> beam.Flatten())
+  max_dead_letter_share: float
 
 
 def build_pipeline(p, context):
-  """Wires every stage of newsbeam onto pipeline ``p``."""
-  stages, raw_records, input_formats = [], [], []
-  feeds = None
-  if context.paths:
-    read = p | 'ReadArticleFiles' >> ReadArticleFiles(context.paths)
-    stages.append(read)
-    raw_records.append(read.records)
-    input_formats.append(_input_formats('File', read, accounting.input_format_of))
-  if context.feed_urls:
-    feeds = p | 'FetchFeeds' >> FetchFeeds(context.feed_urls, context.http_settings,
-                                          context.feed_states)
-    stages.append(feeds)
-    raw_records.append(feeds.records)
-    input_formats.append(_input_formats('Feed', feeds, lambda _: HTTP_FEED_FORMAT))
-  # No shuffle between reading and extraction: on the DirectRunner every
-  # shuffle keeps its whole PCollection in the runner's memory, and raw pages
-  # are the largest data newsbeam handles. Work is spread by file instead
-  # (ReadArticleFiles/SpreadFiles), so a corpus split into several files uses
-  # every worker; one huge JSON Lines file is read and extracted by one.
-  raw = (raw_records
-         | 'MergeRawRecords' >> beam.Flatten()
-         | 'InputProgress' >> ReportProgress('inputs read:'))
+  """Wires newsbeam onto pipeline ``p``: the article's path, then the run's accounting."""
+  stages = Stages()
+  raw = stages.add(p | 'ReadInputs' >> ReadInputs(
+      context.paths, context.feed_urls, context.http_settings, context.feed_states))
   if context.fetch_full_text:
-    full_text = raw | 'FetchFullText' >> FetchFullText(context.http_settings)
-    stages.append(full_text)
-    raw = full_text.records
-  extracted = raw | 'ExtractMainText' >> ExtractMainText()
-  normalized = extracted.records | 'NormalizeArticles' >> NormalizeArticles(
-      context.run_id, context.started_at)
-  stages += [extracted, normalized]
-  cleaned = normalized.records
+    raw = stages.add(raw | 'FetchFullText' >> FetchFullText(context.http_settings))
+  articles = stages.add(raw | 'ExtractMainText' >> ExtractMainText())
+  articles = stages.add(articles | 'NormalizeArticles' >> NormalizeArticles(
+      context.run_id, context.started_at))
   if context.boilerplate_rules:
-    stripped = cleaned | 'StripBoilerplate' >> StripBoilerplate(
-        context.boilerplate_rules)
-    stages.append(stripped)
-    cleaned = stripped.records
-  deduplicated = cleaned | 'Deduplicate' >> Deduplicate(
-      context.output, context.started_at.date(), context.dedup_window_days)
-  stages.append(deduplicated)
-  tagged = deduplicated.records | 'DetectLanguage' >> DetectLanguage()
-  entities = tagged.records | 'TagEntities' >> TagEntities(
-      context.ner_models, context.entity_types)
-  stages += [tagged, entities]
-  articles = entities.records | 'ArticleProgress' >> ReportProgress('articles tagged:')
-
-  dead_letters = (
-      [s.dead_letters for s in stages]
-      | 'MergeDeadLetters' >> beam.Flatten()
-      | 'CompleteDeadLetters' >> beam.Map(complete_dead_letter, context.run_id))
-  article_files = articles | 'WriteArticles' >> WriteDataset(
-      ARTICLES_DATASET, ARTICLE_SCHEMA, article_partition, context.output,
-      context.run_id)
-  entity_files = (
-      articles
-      | 'EntityRows' >> beam.FlatMap(entity_rows)
-      | 'WriteEntities' >> WriteDataset(ENTITIES_DATASET, ENTITY_SCHEMA, None,
-                                        context.output, context.run_id))
-  dead_letter_files = dead_letters | 'WriteDeadLetters' >> WriteDataset(
-      DEAD_LETTERS_DATASET, DEAD_LETTER_SCHEMA, dead_letter_partition,
+    articles = stages.add(articles | 'StripBoilerplate' >> StripBoilerplate(
+        context.boilerplate_rules))
+  articles = stages.add(articles | 'Deduplicate' >> Deduplicate(
+      context.output, context.started_at.date(), context.dedup_window_days))
+  articles = stages.add(articles | 'DetectLanguage' >> DetectLanguage())
+  articles = stages.add(articles | 'TagEntities' >> TagEntities(
+      context.ner_models, context.entity_types))
+  outcomes = merge_outcomes(stages.outcomes, 'Stages')
+  files = (articles, outcomes) | 'WriteDatasets' >> WriteDatasets(
       context.output, context.run_id)
-  drops = ([s.dropped for s in stages]
-           | 'MergeDrops' >> beam.Flatten()
-           | 'CompleteDrops' >> beam.Map(complete_drop, context.run_id))
-  drop_files = drops | 'WriteDrops' >> WriteDataset(
-      DROPS_DATASET, DROP_SCHEMA, drop_partition, context.output, context.run_id)
+  _ = (articles, outcomes, files) | 'AccountRun' >> AccountRun(
+      context.output, context.run_id)
 
-  inputs = input_formats | 'MergeInputs' >> beam.Flatten()
-  listed = {}
-  if feeds is not None:
-    listed[accounting.FEEDS] = feeds.feed_results
-  _ = dict(listed, **{
-      accounting.INPUTS: inputs,
-      accounting.WRITTEN: articles | 'WrittenLanguages' >> beam.Map(
-          lambda a: a[A.LANGUAGE]),
-      accounting.SOURCES: articles | 'WrittenSources' >> beam.Map(
-          lambda a: a[A.SOURCE] or '(none)'),
-      accounting.EXAMPLES: dead_letters | 'DeadLetterExamples' >> beam.Map(
-          lambda d: (d[D.STAGE], f'{d[D.SOURCE_URI]}: {d[D.ERROR_TYPE]}: {d[D.MESSAGE]}')),
-      accounting.DROPPED: drops | 'DropReasons' >> beam.Map(
-          lambda d: d[X.REASON]),
-      accounting.DEAD_LETTERED: dead_letters | 'DeadLetterStages' >> beam.Map(
-          lambda d: d[D.STAGE]),
-      accounting.WARNINGS: [s.warnings for s in stages]
-                           | 'MergeWarnings' >> beam.Flatten(),
-      accounting.FILES: ((article_files, entity_files, dead_letter_files,
-                          drop_files)
-                         | 'MergeFiles' >> beam.Flatten()),
-  }) | 'WriteRunReport' >> accounting.WriteRunReport(context.output,
-                                                    context.run_id)
+
+def stage_counters(result):
+  """``{'<step>.<kind>': count}`` from a finished pipeline; {} when the runner reports none."""
+  try:
+    found = result.metrics().query(
+        MetricsFilter().with_namespace(COUNTER_NAMESPACE))['counters']
+  except Exception:  # pylint: disable=broad-except
+    _LOG.warning('this runner reports no metrics: stage counters are left out')
+    return {}
+  counts = {}
+  for counter in found:
+    value = counter.committed if counter.committed is not None else counter.attempted
+    counts[counter.key.metric.name] = counts.get(counter.key.metric.name, 0) + (value or 0)
+  return counts
 
 
 def _configure_logging(level):
@@ -269,7 +186,7 @@ def prepare(argv):
     except InputPatternError as error:
       raise ConfigError(str(error)) from error
   output = nb.output.rstrip('/') or '/'
-  state_dir = nb.state or FileSystems.join(output, '_state')
+  state_dir = nb.state or S.output_path(output, S.STATE_FOLDER)
   validate_output(state_dir)
   try:
     allowed = parse_networks([nb.allow_private_hosts] if nb.allow_private_hosts else [])
@@ -278,7 +195,8 @@ def prepare(argv):
   settings = HttpSettings(
       deadline=nb.http_timeout, max_bytes=nb.http_max_bytes,
       retries=nb.http_retries, host_delay=nb.host_delay,
-      max_per_host=nb.max_per_host, user_agent=nb.http_user_agent,
+      max_per_host=nb.max_per_host,
+      user_agent=nb.http_user_agent or make_user_agent(nb.http_contact),
       allowed_private=allowed)
   states = feed_state.load_feed_state(state_dir) if feed_urls else {}
   rules = ()
@@ -292,11 +210,11 @@ def prepare(argv):
   ner_models = parse_ner_models(nb.ner_model, default_ner_models(), is_installed)
   entity_types = parse_entity_types(nb.entity_types, DEFAULT_ENTITY_TYPES)
   started_at = datetime.datetime.now(datetime.timezone.utc)
-  run_id = nb.run_id or new_run_id(started_at)
+  run_id = nb.run_id or S.new_run_id(started_at)
   return options, RunContext(run_id, started_at, output, paths, rules,
                              ner_models, entity_types, nb.dedup_window_days,
                              feed_urls, states, settings, nb.fetch_full_text,
-                             state_dir)
+                             state_dir, nb.max_dead_letter_share)
 
 
 def run(argv=None):
@@ -306,19 +224,26 @@ def run(argv=None):
   """
   argv = list(sys.argv[1:] if argv is None else argv)
   options, context = prepare(argv)
+  return execute(options, context, argv)
+
+
+def execute(options, context, argv):
+  """Runs a prepared pipeline and commits it; returns a RunResult."""
   commit.recover_interrupted_commits(context.output, context.run_id)
   _LOG.info('run %s: %d input files -> %s', context.run_id,
             len(context.paths), context.output)
   try:
-    with beam.Pipeline(options=options) as p:
-      build_pipeline(p, context)
+    p = beam.Pipeline(options=options)
+    build_pipeline(p, context)
+    result = p.run()
+    result.wait_until_finish()
   except BaseException:
     commit.remove_staging(context.output, context.run_id)
     raise
   # From here on a failure leaves a journal: the next run finishes the commit.
   manifest, report = commit.commit_run(context.output, context.run_id,
                                        context.started_at, argv,
-                                       context.state_dir)
+                                       context.state_dir, stage_counters(result))
   return RunResult(context.run_id, context.output, manifest, report['files'])
 
 
@@ -350,8 +275,12 @@ def main(argv=None):
   if '-h' in argv or '--help' in argv:
     _help_parser().print_help()
     return EXIT_OK
+  if '--version' in argv:
+    print(f'newsbeam {schemas.PACKAGE_VERSION}')
+    return EXIT_OK
   try:
-    result = run(argv)
+    options, context = prepare(argv)
+    result = execute(options, context, argv)
   except ConfigError as error:
     print(f'newsbeam: error: {error}', file=sys.stderr)
     return EXIT_CONFIG_ERROR
@@ -361,7 +290,7 @@ def main(argv=None):
     return EXIT_RUN_FAILED
   manifest = result.manifest
   print(format_summary(manifest, result.output), file=sys.stderr)
-  limit = PipelineOptions(argv).view_as(NewsbeamOptions).max_dead_letter_share
+  limit = context.max_dead_letter_share
   if manifest[M.DEAD_LETTER_SHARE] > limit:
     print(f'newsbeam: {manifest[M.DEAD_LETTER_SHARE]:.1%} of inputs were dead-lettered, '
           f'over --max-dead-letter-share {limit}; the data written is committed',

@@ -8,7 +8,6 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.options.pipeline_options import _BeamArgumentParser
 
 from transforms.http import DEADLINE
-from transforms.http import DEFAULT_USER_AGENT
 from transforms.http import HOST_DELAY
 from transforms.http import MAX_BYTES
 from transforms.http import MAX_PER_HOST
@@ -111,8 +110,14 @@ class NewsbeamOptions(PipelineOptions):
         '(e.g. 10.1.0.0/16). Default: refused.')
     parser.add_argument(
         '--http-user-agent', '--http_user_agent', dest='http_user_agent',
-        default=DEFAULT_USER_AGENT, metavar='UA',
-        help='User-Agent of every request. Default: %(default)s.')
+        default=None, metavar='UA',
+        help='User-Agent of every request, whole. Default: newsbeam/<version>, '
+        'plus (+CONTACT) with --http-contact.')
+    parser.add_argument(
+        '--http-contact', '--http_contact', dest='http_contact', default=None,
+        metavar='EMAIL_OR_URL',
+        help='How site owners can reach you, added to the User-Agent, e.g. '
+        'ops@example.org. Default: none.')
     parser.add_argument(
         '--http-timeout', '--http_timeout', dest='http_timeout', type=_positive_float,
         default=DEADLINE, metavar='SECONDS',

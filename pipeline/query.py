@@ -9,24 +9,12 @@ import sys
 
 import pyarrow as pa
 
-from schemas.article import ARTICLE_SCHEMA
-from schemas.common import DATE_LANG_PARTITION_SCHEMA
-from schemas.common import DATE_PARTITION_SCHEMA
-from schemas.dead_letter import DEAD_LETTER_SCHEMA
-from schemas.drop import DROP_SCHEMA
-from schemas.entity import ENTITY_SCHEMA
-from schemas.run import RUN_SCHEMA
+from schemas.datasets import DATASETS
 
 __all__ = ['connect', 'run_query', 'format_rows', 'query_main', 'VIEWS']
 
 # View name -> (file schema, Hive partition schema or None).
-VIEWS = {
-    'articles': (ARTICLE_SCHEMA, DATE_LANG_PARTITION_SCHEMA),
-    'entities': (ENTITY_SCHEMA, DATE_LANG_PARTITION_SCHEMA),
-    'dead_letters': (DEAD_LETTER_SCHEMA, DATE_PARTITION_SCHEMA),
-    'drops': (DROP_SCHEMA, DATE_PARTITION_SCHEMA),
-    'runs': (RUN_SCHEMA, None),
-}
+VIEWS = {name: (d.schema, d.partition_schema) for name, d in DATASETS.items()}
 FORMATS = ('table', 'csv', 'json')
 MAX_CELL_CHARS = 80  # longer cells are cut in the table format
 

@@ -5,6 +5,7 @@ import sys
 
 from apache_beam.io.filesystems import FileSystems
 
+from schemas import datasets as S
 from schemas import run as M
 
 __all__ = ['runs_main', 'load_runs', 'format_runs']
@@ -15,7 +16,7 @@ DEFAULT_LAST = 10
 def load_runs(output, last=DEFAULT_LAST):
   """The last ``last`` run manifests of a dataset, newest first, as dicts."""
   import pyarrow.dataset as ds  # pylint: disable=import-outside-toplevel
-  root = FileSystems.join(output, 'runs')
+  root = S.output_path(output, S.RUNS)
   if not FileSystems.exists(root):
     return []
   table = ds.dataset(root, format='parquet', schema=M.RUN_SCHEMA).to_table()

@@ -8,12 +8,14 @@ then renamed over the old one), so a run that dies never advances it.
 Read and written through Beam's FileSystems: local paths, gs://, s3://.
 """
 
-import json
+import logging
 
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from transforms import fetch_feeds as F
+from transforms.files import CorruptFileError
+from transforms.files import read_json
+from transforms.files import write_json
 
 __all__ = ['load_feed_state', 'update_feed_state', 'save_feed_state',
            'failing_feeds', 'FAILING_AFTER_RUNS']
@@ -26,6 +28,8 @@ LAST_SUCCESS_AT = 'last_success_at'
 CONSECUTIVE_FAILURES = 'consecutive_failures'
 LAST_ERROR = 'last_error'
 
+_LOG = logging.getLogger(__name__)
+
 
 def state_path(state_dir):
   return FileSystems.join(state_dir, STATE_FILE)
@@ -36,9 +40,14 @@ def load_feed_state(state_dir):
   path = state_path(state_dir)
   if not FileSystems.exists(path):
     return {}
-  with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-    document = json.loads(f.read().decode('utf-8'))
-  return document.get('feeds', {})
+  try:
+    document = read_json(path)
+  except CorruptFileError as error:
+    # Losing validators costs one full fetch per feed, never articles.
+    _LOG.error('feed state unreadable, starting afresh: %s', error)
+    return {}
+  feeds = document.get('feeds') if isinstance(document, dict) else None
+  return feeds if isinstance(feeds, dict) else {}
 
 
 def update_feed_state(state, results):
@@ -72,9 +81,6 @@ def failing_feeds(state, threshold=FAILING_AFTER_RUNS):
                 if entry.get(CONSECUTIVE_FAILURES, 0) >= threshold)
 
 
-def save_feed_state(state_dir, state, run_id):
-  """Writes the state next to the old one, then renames it into place."""
-  staged = FileSystems.join(state_dir, f'.{STATE_FILE}.{run_id}.tmp')
-  with FileSystems.create(staged, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-    f.write(json.dumps({'feeds': state}, sort_keys=True, indent=1).encode('utf-8'))
-  FileSystems.rename([staged], [state_path(state_dir)])
+def save_feed_state(state_dir, state):
+  """Writes the state atomically (a temporary file renamed over the old one)."""
+  write_json(state_path(state_dir), {'feeds': state}, indent=1)

@@ -5,6 +5,11 @@ from schemas import run as M
 __all__ = ['format_summary', 'TOP_SOURCES']
 
 TOP_SOURCES = 10  # sources listed in the summary
+# Counted steps in the order an article meets them (transforms.stage counters).
+STEP_ORDER = ('read', 'fetch', 'full_text', 'extract', 'normalize', 'boilerplate/rules',
+              'boilerplate/repeated', 'boilerplate/classifier', 'dedup/id',
+              'dedup/content', 'dedup/sign', 'dedup/cross_run', 'language', 'entities')
+COUNT_KINDS = ('in', 'out', 'dropped', 'dead_letters')
 
 
 def _pairs(pairs, limit=None):
@@ -13,6 +18,31 @@ def _pairs(pairs, limit=None):
   if limit and len(ordered) > limit:
     shown += f', ... ({len(ordered) - limit} more)'
   return shown or '-'
+
+
+def stage_rows(stage_counts):
+  """``(step, in, out, dropped, dead_letters)`` per step, in pipeline order."""
+  steps = {}
+  for name, count in stage_counts or []:
+    step, _, kind = name.rpartition('.')
+    if kind in COUNT_KINDS:
+      steps.setdefault(step, dict.fromkeys(COUNT_KINDS, 0))[kind] = count
+
+  def order(step):
+    return (STEP_ORDER.index(step) if step in STEP_ORDER else len(STEP_ORDER), step)
+
+  return [(step, *(steps[step][k] for k in COUNT_KINDS)) for step in sorted(steps, key=order)]
+
+
+def format_stages(stage_counts):
+  """The per-step table of stage counters, or nothing when there are none."""
+  rows = stage_rows(stage_counts)
+  if not rows:
+    return []
+  lines = [f'  {"stage":<22} {"in":>8} {"out":>8} {"dropped":>8} {"dead":>6}']
+  lines += [f'  {step:<22} {n_in:>8} {n_out:>8} {n_dropped:>8} {n_dead:>6}'
+            for step, n_in, n_out, n_dropped, n_dead in rows]
+  return lines
 
 
 def format_summary(manifest, output):
@@ -26,6 +56,8 @@ def format_summary(manifest, output):
       f'{_pairs(m[M.ARTICLES_BY_LANGUAGE])}',
       f'                              top sources: {_pairs(m[M.ARTICLES_BY_SOURCE], TOP_SOURCES)}',
       f'  dropped          {m[M.DROPPED]:>8}   by reason: {_pairs(m[M.DROPPED_BY_REASON])}',
+      *([f'                              by rule: {_pairs(m[M.DROPPED_BY_DETAIL])}']
+        if m.get(M.DROPPED_BY_DETAIL) else []),
       f'  dead-lettered    {m[M.DEAD_LETTERED]:>8}   by stage: '
       f'{_pairs(m[M.DEAD_LETTERED_BY_STAGE])} ({m[M.DEAD_LETTER_SHARE]:.1%} of inputs)',
   ]
@@ -40,4 +72,5 @@ def format_summary(manifest, output):
     lines.append(f'      failing {failing[M.FAILING_FEED_FAILURES]} runs in a row: '
                  f'{failing[M.FAILING_FEED_URL]} ({failing[M.FAILING_FEED_ERROR]})')
   lines.append(f'  files written    {m[M.FILES_WRITTEN]:>8}   dataset: {output}')
+  lines += format_stages(m.get(M.STAGE_COUNTS))
   return '\n'.join(lines)

@@ -6,3 +6,14 @@ schemas and never let pyarrow infer one.
 """
 
 SCHEMA_VERSION = 1
+
+
+def _package_version():
+  from importlib import metadata  # pylint: disable=import-outside-toplevel
+  try:
+    return metadata.version('newsbeam')
+  except metadata.PackageNotFoundError:
+    return '0+unknown'  # run from a source tree that was never installed
+
+
+PACKAGE_VERSION = _package_version()

@@ -2,6 +2,7 @@
 
 import pyarrow as pa
 
+import schemas
 from schemas.common import UTC_TIMESTAMP
 
 RUN_ID = 'run_id'
@@ -17,6 +18,7 @@ ARTICLES_BY_LANGUAGE = 'articles_by_language'
 ARTICLES_BY_SOURCE = 'articles_by_source'
 DROPPED = 'dropped'
 DROPPED_BY_REASON = 'dropped_by_reason'
+DROPPED_BY_DETAIL = 'dropped_by_detail'
 DEAD_LETTERED = 'dead_lettered'
 DEAD_LETTERED_BY_STAGE = 'dead_lettered_by_stage'
 DEAD_LETTER_EXAMPLES = 'dead_letter_examples'
@@ -30,6 +32,7 @@ FAILING_FEED_URL = 'url'
 FAILING_FEED_FAILURES = 'consecutive_failures'
 FAILING_FEED_ERROR = 'last_error'
 COMPACTED_PARTITIONS = 'compacted_partitions'
+STAGE_COUNTS = 'stage_counts'
 ACCOUNTING_BALANCED = 'accounting_balanced'
 SCHEMA_VERSION_FIELD = 'schema_version'
 
@@ -55,6 +58,8 @@ RUN_SCHEMA = pa.schema([
     pa.field(ARTICLES_BY_SOURCE, COUNTS_BY_KEY),
     pa.field(DROPPED, pa.int64(), nullable=False),
     pa.field(DROPPED_BY_REASON, COUNTS_BY_KEY),
+    # Drops by 'reason: detail' where a drop names what decided it.
+    pa.field(DROPPED_BY_DETAIL, COUNTS_BY_KEY),
     pa.field(DEAD_LETTERED, pa.int64(), nullable=False),
     pa.field(DEAD_LETTERED_BY_STAGE, COUNTS_BY_KEY),
     # One error message per stage, to start debugging from.
@@ -80,6 +85,35 @@ RUN_SCHEMA = pa.schema([
         pa.field('files_after', pa.int64(), nullable=False),
         pa.field('rows', pa.int64(), nullable=False),
     ]))),
+    # Stage counters: '<step>.in', '<step>.out', '<step>.dropped',
+    # '<step>.dead_letters' (transforms.stage); empty when the runner
+    # reports no metrics.
+    pa.field(STAGE_COUNTS, COUNTS_BY_KEY),
     pa.field(ACCOUNTING_BALANCED, pa.bool_(), nullable=False),
     pa.field(SCHEMA_VERSION_FIELD, pa.int32(), nullable=False),
 ])
+
+
+def make_manifest(run_id, status, started_at, finished_at, arguments, output, **fields):
+  """A manifest row: every field of RUN_SCHEMA, zero or empty unless given.
+
+  Counts given as dicts are stored sorted by key; the share of dead letters
+  and the accounting identity are derived here, so every writer of a
+  manifest (run commits, compactions) computes them the same way.
+  """
+  row = {name: ([] if pa.types.is_list(RUN_SCHEMA.field(name).type) or
+                pa.types.is_map(RUN_SCHEMA.field(name).type) else 0)
+         for name in RUN_SCHEMA.names}
+  row.update({RUN_ID: run_id, STATUS: status, STARTED_AT: started_at,
+              FINISHED_AT: finished_at, ARGUMENTS: list(arguments), OUTPUT: output,
+              WALL_SECONDS: round((finished_at - started_at).total_seconds(), 3),
+              SCHEMA_VERSION_FIELD: schemas.SCHEMA_VERSION})
+  for name, value in fields.items():
+    if name not in row:
+      raise KeyError(f'no manifest field {name!r}')
+    row[name] = sorted(value.items()) if isinstance(value, dict) else value
+  inputs = row[INPUTS_READ]
+  row[DEAD_LETTER_SHARE] = round(row[DEAD_LETTERED] / inputs, 6) if inputs else 0.0
+  row[ACCOUNTING_BALANCED] = (
+      inputs == row[ARTICLES_WRITTEN] + row[DROPPED] + row[DEAD_LETTERED])
+  return row

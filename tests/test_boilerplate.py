@@ -5,9 +5,9 @@ from apache_beam.testing.util import equal_to
 import pytest
 
 from schemas import article as A
+from schemas import drop as X
 from tests.conftest import SAMPLE_DATED
 from tests.conftest import SAMPLE_UNDATED
-from transforms import dead_letters as dl
 from transforms.boilerplate import DEFAULT_RULES
 from transforms.boilerplate import MIN_REPEAT_ARTICLES
 from transforms.boilerplate import RulesFileError
@@ -141,7 +141,7 @@ def test_repeated_paragraphs_pass():
                          [('b0', f'Other body.\n\n{footer}', [])] +
                          [(f'c{i}', 'Same body.\n\nSame end.', []) for i in range(3)]),
                 label='Records')
-    assert_that(out.dropped | beam.Map(lambda d: (d[dl.DROP_REASON], d[dl.DROP_SOURCE_URI])),
+    assert_that(out.dropped | beam.Map(lambda d: (d[X.REASON], d[X.SOURCE_URI])),
                 equal_to([('empty_after_boilerplate', 'e0')]), label='Drops')
 
 

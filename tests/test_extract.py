@@ -53,7 +53,7 @@ def test_extract_main_text_transform():
   from apache_beam.testing.util import equal_to  # pylint: disable=import-outside-toplevel
   from schemas import article as A  # pylint: disable=import-outside-toplevel
   from schemas import raw as R  # pylint: disable=import-outside-toplevel
-  from transforms import dead_letters as dl  # pylint: disable=import-outside-toplevel
+  from schemas import drop as X  # pylint: disable=import-outside-toplevel
   from transforms.extract import ExtractMainText  # pylint: disable=import-outside-toplevel
   records = [{A.SOURCE_URI: 'page.html', R.HTML: PAGE},
              {A.SOURCE_URI: 'empty.html', R.HTML: '<html><body></body></html>'},
@@ -63,5 +63,5 @@ def test_extract_main_text_transform():
     assert_that(out.records | beam.Map(lambda r: (r[A.SOURCE_URI], r.get(A.URL), r.get(A.AUTHORS))),
                 equal_to([('page.html', 'https://news.example.org/big-story', ['Ann Writer']),
                           ('a.txt', None, None)]), label='Records')
-    assert_that(out.dropped | beam.Map(lambda d: (d[dl.DROP_REASON], d[dl.DROP_SOURCE_URI])),
+    assert_that(out.dropped | beam.Map(lambda d: (d[X.REASON], d[X.SOURCE_URI])),
                 equal_to([('no_main_text', 'empty.html')]), label='Drops')

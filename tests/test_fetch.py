@@ -317,7 +317,7 @@ def test_fetch_feeds_and_full_text_transforms(server):
                 equal_to(['not_modified']), label='NotModified')
     assert_that(fetched.dead_letters | beam.Map(lambda d: (d['stage'], d['error_type'])),
                 equal_to([('fetch', 'HttpStatus')]), label='DeadLetters')
-    assert_that(fetched.feed_results | beam.Map(lambda r: (r['url'], r['status'])),
+    assert_that(fetched.reports['feeds'] | beam.Map(lambda r: (r['url'], r['status'])),
                 equal_to([(urls[0], 304), (urls[1], 404), (urls[2], 200)]), label='Results')
     full = fetched.records | FetchFullText(settings)
     assert_that(full.records | beam.Map(lambda r: (r[A.TITLE], r[A.TEXT_ORIGIN])),

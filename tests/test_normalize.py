@@ -7,8 +7,8 @@ from apache_beam.testing.util import assert_that
 from apache_beam.testing.util import equal_to
 
 from schemas import article as A
+from schemas import drop as X
 from schemas import raw as R
-from transforms import dead_letters as dl
 from transforms.normalize import NormalizeArticles
 from transforms.normalize import canonicalize_url
 from transforms.normalize import make_article_id
@@ -121,6 +121,6 @@ def test_normalize_transform_drops_empty_text_and_counts_warnings():
                                                   a[A.DATE_SOURCE])),
                 equal_to([('a.txt', 'published'), ('c.jsonl#L1', 'ingested')]),
                 label='Records')
-    assert_that(out.dropped | beam.Map(lambda d: d[dl.DROP_REASON]),
+    assert_that(out.dropped | beam.Map(lambda d: d[X.REASON]),
                 equal_to(['empty_text']), label='Drops')
     assert_that(out.warnings, equal_to(['date_out_of_range']), label='Warnings')

@@ -146,3 +146,19 @@ def test_report_renders_in_headless_chromium(samples_output, tmp_path):
                   report.as_uri()], capture_output=True, timeout=120, check=True)
   data = screenshot.read_bytes()
   assert data.startswith(b'\x89PNG') and len(data) > 20_000
+
+
+def test_version_comes_from_the_package_metadata(capsys):
+  from importlib import metadata  # pylint: disable=import-outside-toplevel
+  assert main(['--version']) == 0
+  assert capsys.readouterr().out.strip() == f"newsbeam {metadata.version('newsbeam')}"
+
+
+def test_user_agent_names_newsbeam_and_an_optional_contact():
+  from importlib import metadata  # pylint: disable=import-outside-toplevel
+  from transforms.http import make_user_agent  # pylint: disable=import-outside-toplevel
+  version = metadata.version('newsbeam')
+  assert make_user_agent() == f'newsbeam/{version}'
+  assert make_user_agent('ops@example.org') == f'newsbeam/{version} (+mailto:ops@example.org)'
+  assert make_user_agent('https://example.org/bot') == (
+      f'newsbeam/{version} (+https://example.org/bot)')

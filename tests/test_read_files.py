@@ -9,10 +9,10 @@ import pytest
 
 from schemas import article as A
 from schemas import dead_letter as D
+from schemas import drop as X
 from schemas import raw as R
 from tests.conftest import SAMPLE_DATED
 from tests.conftest import SAMPLES
-from transforms import dead_letters as dl
 from transforms.read_files import InputPatternError
 from transforms.read_files import InputTooLargeError
 from transforms.read_files import ReadArticleFiles
@@ -125,8 +125,8 @@ def test_read_article_files_transform(tmp_path):
                                                   r[A.EXTERNAL_ID])),
                 equal_to([(f'{tmp_path}/ok.jsonl#L1', 'One', 'a1')]),
                 label='Records')
-    assert_that(out.dropped | beam.Map(lambda d: (d[dl.DROP_REASON],
-                                                  d[dl.DROP_SOURCE_URI])),
+    assert_that(out.dropped | beam.Map(lambda d: (d[X.REASON],
+                                                  d[X.SOURCE_URI])),
                 equal_to([('empty_input', f'{tmp_path}/empty.txt'),
                           ('unsupported_format', f'{tmp_path}/notes.csv')]),
                 label='Drops')

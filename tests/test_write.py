@@ -12,10 +12,10 @@ from schemas import article as A
 from schemas.article import ARTICLE_SCHEMA
 from schemas.common import DATE_LANG_PARTITION_SCHEMA
 from transforms.normalize import normalize_record
-from transforms.write import PartitionValueError
+from schemas.datasets import PartitionValueError
+from schemas.datasets import article_partition
+from schemas.datasets import partition_path
 from transforms.write import WriteDataset
-from transforms.write import article_partition
-from transforms.write import partition_path
 from transforms.write import write_parquet
 
 UTC = datetime.timezone.utc
@@ -67,8 +67,7 @@ def test_write_dataset_transform(tmp_path):
   out = str(tmp_path)
   with TestPipeline() as p:
     files = (p | beam.Create(articles)
-             | WriteDataset('articles', ARTICLE_SCHEMA, article_partition, out,
-                            'run1', max_rows_per_file=1))
+             | WriteDataset('articles', out, 'run1', max_rows_per_file=1))
     assert_that(files | beam.Map(lambda f: (f['final_path'][len(out):], f['rows'])),
                 equal_to([('/articles/date=2022-01-18/lang=en/part-run1-0.parquet', 1),
                           ('/articles/date=2022-01-18/lang=en/part-run1-1.parquet', 1),

@@ -2,85 +2,61 @@
 
 The counts come from the data itself (not from runner metrics, which some
 runners do not report), so the run manifest balances on every runner:
-inputs read = articles written + drops + dead letters.
+inputs read = articles written + drops + dead letters. ``AccountRun`` takes
+the articles written, the merged outcomes of every stage and the staged
+files, and writes the report (``schemas.report``) into the run's staging
+folder for the driver's commit.
 """
 
-import json
-
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 
 from schemas import article as A
+from schemas import datasets as S
 from schemas import dead_letter as D
-from transforms import dead_letters as dl
-from transforms.read_files import detect_format
-from transforms.write import STAGING_FOLDER
+from schemas import drop as X
+from schemas import report as R
+from transforms.files import write_json
+from transforms.progress import ReportProgress
 
-__all__ = ['WriteRunReport', 'read_run_report', 'report_path']
-
-REPORT_FILE = '_report.json'
-
-# Categories of the report's counts.
-INPUTS = 'inputs'
-WRITTEN = 'written'
-DROPPED = 'dropped'
-DEAD_LETTERED = 'dead_lettered'
-WARNINGS = 'warnings'
-SOURCES = 'sources'
-FILES = 'files'
-FEEDS = 'feeds'
-LISTED = (FILES, FEEDS)  # categories listed whole in the report, not counted
-EXAMPLES = 'examples'  # (key, message) pairs: one example message per key
+__all__ = ['AccountRun', 'report_path']
 
 
 def report_path(output, run_id):
-  return FileSystems.join(output, STAGING_FOLDER, run_id, REPORT_FILE)
-
-
-def input_format_of(element):
-  """The input format of a reader outcome (record, drop or dead letter)."""
-  if A.INPUT_FORMAT in element:
-    return element[A.INPUT_FORMAT]
-  return detect_format(element.get(dl.DROP_SOURCE_URI) or
-                       element.get(D.SOURCE_URI) or '')
+  return S.staging_path(output, run_id, S.REPORT_FILE)
 
 
 def _write_report(entries, path):
   counts = {}
   examples = {}
-  listed = {category: [] for category in LISTED}
+  listed = {category: [] for category in R.LISTED}
   for entry in entries:
     if entry[0] in listed:
       listed[entry[0]].append(entry[1])
-    elif entry[0] == EXAMPLES:
+    elif entry[0] == R.EXAMPLES:
       examples[entry[1]] = entry[2]
     else:
       category, key, count = entry
       counts.setdefault(category, {})[key] = count
-  report = {'counts': counts,
-            EXAMPLES: examples,
-            FILES: sorted(listed[FILES], key=lambda f: f['final_path']),
-            FEEDS: sorted(listed[FEEDS], key=lambda f: f['url'])}
-  with FileSystems.create(
-      path, compression_type=CompressionTypes.UNCOMPRESSED) as sink:
-    sink.write(json.dumps(report, sort_keys=True).encode('utf-8'))
+  report = {R.COUNTS: counts,
+            R.EXAMPLES: examples,
+            R.FILES: sorted(listed[R.FILES], key=lambda f: f[R.FILE_FINAL_PATH]),
+            R.FEEDS: sorted(listed[R.FEEDS], key=lambda f: f['url'])}
+  write_json(path, report)
   return path
 
 
-def read_run_report(output, run_id):
-  """The report a finished pipeline left in the run's staging folder."""
-  with FileSystems.open(report_path(output, run_id),
-                        compression_type=CompressionTypes.UNCOMPRESSED) as f:
-    return json.loads(f.read().decode('utf-8'))
+def drop_detail(drop):
+  """``reason: detail`` of a drop, or its reason alone."""
+  detail = drop.get(X.DETAIL)
+  return f'{drop[X.REASON]}: {detail}' if detail else drop[X.REASON]
 
 
-class WriteRunReport(beam.PTransform):
+class _WriteReport(beam.PTransform):
   """Counts outcomes by category and key and writes them with the file list.
 
-  Input: a dict of PCollections, keyed by the categories above, holding
-  for each the keys to count (FILES and FEEDS hold entries listed whole,
-  EXAMPLES (key, message) pairs of which one message per key is kept).
+  Input: a dict of PCollections keyed by ``schemas.report`` categories,
+  holding for each the keys to count (FILES and FEEDS hold entries listed
+  whole, EXAMPLES (key, message) pairs of which one message per key is kept).
   """
 
   def __init__(self, output, run_id, label=None):
@@ -90,22 +66,52 @@ class WriteRunReport(beam.PTransform):
   def expand(self, pcolls):
     parts = []
     for category, pcoll in sorted(pcolls.items()):
-      if category in LISTED:
-        parts.append(pcoll | f'Tag{category.title()}' >> beam.Map(
-            lambda f, c: (c, f), category))
+      name = category.title().replace('_', '')
+      if category in R.LISTED:
+        parts.append(pcoll | f'Tag{name}' >> beam.Map(lambda f, c: (c, f), category))
         continue
-      if category == EXAMPLES:
+      if category == R.EXAMPLES:
         parts.append(pcoll
                      | 'FirstExample' >> beam.CombinePerKey(min)
-                     | 'TagExamples' >> beam.Map(lambda kv: (EXAMPLES, kv[0], kv[1])))
+                     | 'TagExamples' >> beam.Map(lambda kv: (R.EXAMPLES, kv[0], kv[1])))
         continue
       parts.append(
           pcoll
-          | f'Key{category.title()}' >> beam.Map(lambda k, c: (c, k), category)
-          | f'Count{category.title()}' >> beam.combiners.Count.PerElement()
-          | f'Flatten{category.title()}' >> beam.Map(
-              lambda kv: (kv[0][0], kv[0][1], kv[1])))
+          | f'Key{name}' >> beam.Map(lambda k, c: (c, k), category)
+          | f'Count{name}' >> beam.combiners.Count.PerElement()
+          | f'Flatten{name}' >> beam.Map(lambda kv: (kv[0][0], kv[0][1], kv[1])))
     return (parts
             | 'MergeEntries' >> beam.Flatten()
             | 'CollectEntries' >> beam.combiners.ToList()
             | 'WriteReport' >> beam.Map(_write_report, self._path))
+
+
+class AccountRun(beam.PTransform):
+  """Writes the run report from ``(articles, outcomes, files)``.
+
+  ``outcomes`` is the merged StageOutputs of every stage; its ``reports``
+  carry the readers' input formats and the feeds' results.
+  """
+
+  def __init__(self, output, run_id, label=None):
+    super().__init__(label)
+    self._output = output
+    self._run_id = run_id
+
+  def expand(self, inputs):
+    articles, outcomes, files = inputs
+    articles = articles | 'ArticleProgress' >> ReportProgress('articles written:')
+    dead = outcomes.dead_letters
+    categories = dict(outcomes.reports, **{
+        R.WRITTEN: articles | 'WrittenLanguages' >> beam.Map(lambda a: a[A.LANGUAGE]),
+        R.SOURCES: articles | 'WrittenSources' >> beam.Map(
+            lambda a: a[A.SOURCE] or '(none)'),
+        R.EXAMPLES: dead | 'DeadLetterExamples' >> beam.Map(
+            lambda d: (d[D.STAGE], f'{d[D.SOURCE_URI]}: {d[D.ERROR_TYPE]}: {d[D.MESSAGE]}')),
+        R.DROPPED: outcomes.dropped | 'DropReasons' >> beam.Map(lambda d: d[X.REASON]),
+        R.DROP_DETAILS: outcomes.dropped | 'DropDetails' >> beam.Map(drop_detail),
+        R.DEAD_LETTERED: dead | 'DeadLetterStages' >> beam.Map(lambda d: d[D.STAGE]),
+        R.WARNINGS: outcomes.warnings,
+        R.FILES: files,
+    })
+    return categories | 'WriteRunReport' >> _WriteReport(self._output, self._run_id)

@@ -17,10 +17,9 @@ import re
 import tomllib
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import article as A
-from transforms import dead_letters as dl
+from transforms import stage
 from transforms.normalize import make_content_hash
 
 __all__ = ['StripBoilerplate', 'Rule', 'DEFAULT_RULES', 'apply_rules',
@@ -262,20 +261,14 @@ class _ApplyRulesFn(beam.DoFn):
 
   def __init__(self, rules):
     self._rules = rules
-    self._total = Metrics.counter('StripBoilerplate', 'total')
 
   def process(self, article):
-    self._total.inc()
     text, removed = apply_rules(article[A.TEXT], self._rules)
     yield with_removed(article, text, removed) if removed else article
 
 
 class _StripRepeatedFn(beam.DoFn):
   """Removes the source's repeated paragraphs; drops articles left empty."""
-
-  def __init__(self):
-    self._dropped = Metrics.counter('StripBoilerplate',
-                                    f'dropped_{DROP_EMPTY_AFTER_BOILERPLATE}')
 
   def process(self, article, repeated):
     source = article.get(A.SOURCE) or ''
@@ -289,9 +282,10 @@ class _StripRepeatedFn(beam.DoFn):
     if removed:
       article = with_removed(article, PARAGRAPH_SEPARATOR.join(kept), removed)
     if not article[A.TEXT].strip():
-      self._dropped.inc()
-      yield dl.drop(DROP_EMPTY_AFTER_BOILERPLATE, STAGE,
-                    article[A.SOURCE_URI], article.get(A.ARTICLE_ID))
+      rules = sorted({item[A.BOILERPLATE_RULE] for item in article[A.BOILERPLATE]})
+      yield stage.drop(DROP_EMPTY_AFTER_BOILERPLATE, STAGE,
+                       article[A.SOURCE_URI], article.get(A.ARTICLE_ID),
+                       title=article.get(A.TITLE), detail=','.join(rules) or None)
       return
     yield article
 
@@ -311,7 +305,8 @@ class StripBoilerplate(beam.PTransform):
     self._rules = tuple(rules)
 
   def expand(self, pcoll):
-    ruled = pcoll | 'ApplyRules' >> dl.ApplyStage(_ApplyRulesFn(self._rules), STAGE)
+    ruled = pcoll | 'ApplyRules' >> stage.ApplyStage(_ApplyRulesFn(self._rules), STAGE,
+                                                      step=f'{STAGE}/rules')
     articles = ruled.records
     keyed = (articles
              | 'ParagraphKeys' >> beam.FlatMap(source_paragraph_keys)
@@ -329,12 +324,8 @@ class StripBoilerplate(beam.PTransform):
             lambda kv, totals: (kv[0], kv[1], totals.get(kv[0][0], 0)),
             beam.pvalue.AsDict(source_totals))
         | 'KeepRepeated' >> beam.FlatMap(_repeated_keys))
-    stripped = articles | 'StripRepeated' >> dl.ApplyStage(
+    stripped = articles | 'StripRepeated' >> stage.ApplyStage(
         _StripRepeatedFn(), STAGE,
-        beam.pvalue.AsDict(repeated | 'AsKeys' >> beam.Map(lambda k: (k, True))))
-    return dl.StageOutputs(
-        records=stripped.records,
-        dropped=(ruled.dropped, stripped.dropped) | 'MergeDrops' >> beam.Flatten(),
-        warnings=(ruled.warnings, stripped.warnings) | 'MergeWarnings' >> beam.Flatten(),
-        dead_letters=((ruled.dead_letters, stripped.dead_letters)
-                      | 'MergeDeadLetters' >> beam.Flatten()))
+        beam.pvalue.AsDict(repeated | 'AsKeys' >> beam.Map(lambda k: (k, True))),
+        step=f'{STAGE}/repeated')
+    return stage.merge_outcomes((ruled, stripped), 'Outcomes')

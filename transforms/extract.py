@@ -1,6 +1,5 @@
 """HTML to text: trafilatura for whole pages, lxml for feed-entry fragments."""
 
-import logging
 
 import apache_beam as beam
 import lxml.etree
@@ -9,7 +8,7 @@ import trafilatura
 
 from schemas import article as A
 from schemas import raw as R
-from transforms import dead_letters as dl
+from transforms import stage
 
 __all__ = ['ExtractMainText', 'extract_main_text', 'html_fragment_to_text']
 
@@ -28,7 +27,6 @@ _BLOCK_TAGS = frozenset((
     'th', 'tr', 'ul'))
 _DROPPED_TAGS = ('script', 'style', 'noscript', 'template')
 
-_LOG = logging.getLogger(__name__)
 
 
 def html_fragment_to_text(fragment):
@@ -88,7 +86,8 @@ class _ExtractMainTextFn(beam.DoFn):
       return
     extracted = extract_main_text(html, record.get(A.URL))
     if extracted is None:
-      yield dl.drop(DROP_NO_MAIN_TEXT, STAGE, record[A.SOURCE_URI])
+      yield stage.drop(DROP_NO_MAIN_TEXT, STAGE, record[A.SOURCE_URI],
+                       title=record.get(A.TITLE))
       return
     out = dict(record)
     out[A.TEXT] = extracted['text']
@@ -104,4 +103,4 @@ class ExtractMainText(beam.PTransform):
   """Extracts the main text of raw records that hold HTML and no text."""
 
   def expand(self, pcoll):
-    return pcoll | 'Extract' >> dl.ApplyStage(_ExtractMainTextFn(), STAGE)
+    return pcoll | 'Extract' >> stage.ApplyStage(_ExtractMainTextFn(), STAGE)

@@ -10,22 +10,21 @@ which the driver updates the conditional-GET state after the commit.
 import datetime
 import re
 import urllib.parse
-from typing import NamedTuple
 import xml.etree.ElementTree
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
 from schemas import article as A
-from transforms import dead_letters as dl
+from schemas import report as R
+from transforms import stage
 from transforms.http import FetchError
 from transforms.http import acquire_client
 from transforms.http import map_by_host
 from transforms.read_feeds import entries_to_raw_records
 from transforms.read_feeds import parse_feed
 
-__all__ = ['FetchFeeds', 'FeedOutputs', 'parse_feed_list', 'conditional_headers',
+__all__ = ['FetchFeeds', 'parse_feed_list', 'conditional_headers',
            'FeedListError', 'HTTP_FEED_FORMAT']
 
 STAGE = 'fetch'
@@ -54,14 +53,6 @@ _URL_LINE = re.compile(r'^\s*(\S+)')
 
 class FeedListError(ValueError):
   """A feed list or feed URL newsbeam cannot use."""
-
-
-class FeedOutputs(NamedTuple):
-  records: beam.PCollection
-  dropped: beam.PCollection
-  warnings: beam.PCollection
-  dead_letters: beam.PCollection
-  feed_results: beam.PCollection
 
 
 def check_feed_url(url):
@@ -119,24 +110,39 @@ def fetch_feed(client, url, state):
     response = client.get(url, headers=conditional_headers(state))
   except FetchError as error:
     message = str(error) if error.status is None else f'HTTP {error.status}: {error}'
-    return ([dl.dead_letter(STAGE, url, error.kind, message)],
+    return ([stage.dead_letter(STAGE, url, error.kind, message)],
             _result(url, error.status, error_type=error.kind, message=message))
   etag = response.headers.get('etag') or state.get(STATE_ETAG)
   last_modified = response.headers.get('last-modified') or state.get(STATE_LAST_MODIFIED)
   if response.status == 304:
-    return ([dl.drop(DROP_NOT_MODIFIED, STAGE, url)],
+    return ([stage.drop(DROP_NOT_MODIFIED, STAGE, url)],
             _result(url, 304, etag, last_modified))
   parsed = parse_feed(response.body, response.headers)
   if not parsed.entries:
     message = f'HTTP {response.status}; {parsed.describe_failure()}'
-    return ([dl.dead_letter(STAGE, url, 'EmptyFeed', message, response.body)],
+    return ([stage.dead_letter(STAGE, url, 'EmptyFeed', message, response.body)],
             _result(url, response.status, etag, last_modified, 'EmptyFeed', message))
-  outputs = [dl.warn(WARN_MALFORMED_FEED)] if parsed.warning else []
+  outputs = [stage.warn(WARN_MALFORMED_FEED)] if parsed.warning else []
   for record in entries_to_raw_records(parsed, url):
     record[A.INPUT_FORMAT] = 'feed'
     outputs.append(record)
   return outputs, _result(url, response.status, etag, last_modified,
                           message=parsed.warning, entries=len(parsed.entries))
+
+
+def fetch_feed_safely(client, url, state):
+  """``fetch_feed``, with any other failure turned into this feed's dead letter.
+
+  One hostile feed (a broken redirect, text that cannot be encoded) must not
+  cost the other feeds of its batch their articles or their saved state.
+  """
+  try:
+    return fetch_feed(client, url, state)
+  except Exception as error:  # pylint: disable=broad-except
+    kind = type(error).__name__
+    message = f'{kind}: {error}'
+    return ([stage.dead_letter(STAGE, url, kind, message)],
+            _result(url, error_type=kind, message=message))
 
 
 class _FetchFeedsFn(beam.DoFn):
@@ -147,7 +153,6 @@ class _FetchFeedsFn(beam.DoFn):
     self._states = dict(states)
     self._shared = shared.Shared()
     self._client = None
-    self._total = Metrics.counter('FetchFeeds', 'total')
 
   def setup(self):
     self._client = acquire_client(self._shared, self._settings)
@@ -155,10 +160,9 @@ class _FetchFeedsFn(beam.DoFn):
   def process(self, urls):
     fetched = map_by_host(
         urls, lambda url: url,
-        lambda url: fetch_feed(self._client, url, self._states.get(url, {})),
+        lambda url: fetch_feed_safely(self._client, url, self._states.get(url, {})),
         self._settings.max_per_host)
     for outputs, result in fetched:
-      self._total.inc()
       yield from outputs
       yield beam.pvalue.TaggedOutput(FEED_RESULTS, result)
 
@@ -167,7 +171,11 @@ FEED_RESULTS = 'feed_results'
 
 
 class FetchFeeds(beam.PTransform):
-  """Fetches feed URLs into raw records (see the module docstring)."""
+  """Fetches feed URLs into raw records (see the module docstring).
+
+  Returns StageOutputs whose reports hold each feed's result (``feeds``) and
+  the input format of each feed (``inputs``).
+  """
 
   def __init__(self, urls, settings, states, label=None):
     super().__init__(label)
@@ -176,20 +184,12 @@ class FetchFeeds(beam.PTransform):
     self._states = {u: states[u] for u in self._urls if u in states}
 
   def expand(self, pbegin):
-    batches = (pbegin
+    fetched = (pbegin
                | 'ListFeeds' >> beam.Create(self._urls)
                | 'SpreadFeeds' >> beam.Reshuffle()
                | 'BatchFeeds' >> beam.BatchElements(min_batch_size=FEEDS_PER_BATCH,
-                                                    max_batch_size=FEEDS_PER_BATCH))
-    results = batches | 'Fetch' >> beam.ParDo(
-        _FetchFeedsFn(self._settings, self._states)).with_exception_handling(
-            main_tag=dl.RECORDS, dead_letter_tag='failed')
-    failed = results['failed'] | 'DescribeFailures' >> beam.FlatMap(
-        dl.dead_letters_from_exception, STAGE)
-    return FeedOutputs(
-        records=results[dl.RECORDS],
-        dropped=results[dl.DROPPED],
-        warnings=results[dl.WARNINGS],
-        dead_letters=((results[dl.DEAD_LETTERS], failed)
-                      | 'MergeDeadLetters' >> beam.Flatten()),
-        feed_results=results[FEED_RESULTS])
+                                                    max_batch_size=FEEDS_PER_BATCH)
+               | 'Fetch' >> stage.ApplyStage(
+                   _FetchFeedsFn(self._settings, self._states), STAGE, fan_in=True,
+                   report_tags={FEED_RESULTS: R.FEEDS}))
+    return stage.with_input_formats(fetched, lambda _: HTTP_FEED_FORMAT, 'Feed')

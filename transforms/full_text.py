@@ -10,11 +10,10 @@ has no main text, the entry keeps the feed's text and the reason is kept in
 import email.message
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
 from schemas import article as A
-from transforms import dead_letters as dl
+from transforms import stage
 from transforms.decode import decode_bytes
 from transforms.decode import find_declared_charset
 from transforms.extract import extract_main_text
@@ -25,6 +24,7 @@ from transforms.http import map_by_host
 __all__ = ['FetchFullText', 'page_text']
 
 STAGE = 'full_text'
+WARN_FELL_BACK_TO_FEED_TEXT = 'full_text_failed'  # the entry kept the feed's text
 ENTRIES_PER_BATCH = 256  # pages fetched side by side by one DoFn call
 HTML_TYPES = ('text/html', 'application/xhtml+xml')
 
@@ -70,8 +70,6 @@ class _FetchFullTextFn(beam.DoFn):
     self._settings = settings
     self._shared = shared.Shared()
     self._client = None
-    self._pages = Metrics.counter('FetchFullText', 'total')
-    self._fallbacks = Metrics.counter('FetchFullText', 'fell_back_to_feed_text')
 
   def setup(self):
     self._client = acquire_client(self._shared, self._settings)
@@ -83,9 +81,8 @@ class _FetchFullTextFn(beam.DoFn):
         else (None, 'entry has no link'),
         self._settings.max_per_host)
     for record, (text, reason) in zip(records, pages):
-      self._pages.inc()
       if text is None:
-        self._fallbacks.inc()
+        yield stage.warn(WARN_FELL_BACK_TO_FEED_TEXT)
       yield with_page_text(record, text, reason)
 
 
@@ -103,9 +100,7 @@ class FetchFullText(beam.PTransform):
                | 'SpreadEntries' >> beam.Reshuffle()
                | 'BatchEntries' >> beam.BatchElements(min_batch_size=ENTRIES_PER_BATCH,
                                                       max_batch_size=ENTRIES_PER_BATCH)
-               | 'FetchPages' >> dl.ApplyStage(_FetchFullTextFn(self._settings), STAGE))
-    return dl.StageOutputs(
-        records=(fetched.records, others) | 'MergeRecords' >> beam.Flatten(),
-        dropped=fetched.dropped,
-        warnings=fetched.warnings,
-        dead_letters=fetched.dead_letters)
+               | 'FetchPages' >> stage.ApplyStage(_FetchFullTextFn(self._settings), STAGE,
+                                                  fan_in=True))
+    return fetched._replace(
+        records=(fetched.records, others) | 'MergeRecords' >> beam.Flatten())

@@ -22,11 +22,12 @@ import threading
 import time
 import urllib.parse
 
-__all__ = ['HttpClient', 'SharedHttpClient', 'acquire_client', 'HttpSettings',
+import schemas
+
+__all__ = ['HttpClient', 'make_user_agent', 'SharedHttpClient', 'acquire_client', 'HttpSettings',
            'FetchError', 'Response', 'map_by_host',
            'is_forbidden_address', 'parse_networks']
 
-DEFAULT_USER_AGENT = 'newsbeam/0.1 (news ingestion; +https://pypi.org/project/newsbeam/)'
 CONNECT_TIMEOUT = 5.0  # seconds to open a connection
 READ_TIMEOUT = 15.0  # seconds without a byte before a read fails
 DEADLINE = 30.0  # seconds for one attempt, headers to last byte
@@ -54,6 +55,20 @@ ERR_FORBIDDEN = 'ForbiddenAddress'
 ERR_BAD_URL = 'BadUrl'
 
 _METADATA_HOSTS = frozenset(('metadata.google.internal', 'metadata'))
+
+
+def make_user_agent(contact=None):
+  """``newsbeam/<version>``, with ``(+contact)`` so site owners can reach the operator."""
+  agent = f'newsbeam/{schemas.PACKAGE_VERSION}'
+  if not contact:
+    return agent
+  contact = contact.strip()
+  if '@' in contact and '://' not in contact and not contact.startswith('mailto:'):
+    contact = f'mailto:{contact}'
+  return f'{agent} (+{contact})'
+
+
+DEFAULT_USER_AGENT = make_user_agent()
 
 
 class FetchError(Exception):
@@ -197,13 +212,6 @@ class HttpClient:
     self._session.mount('https://', adapter)
     self._session.headers['User-Agent'] = settings.user_agent
     self._limiter = _HostLimiter(settings.host_delay, settings.max_per_host)
-
-  @property
-  def settings(self):
-    return self._settings
-
-  def close(self):
-    self._session.close()
 
   def get(self, url, headers=None, guarded=False):
     """GET with retries; returns a Response (2xx or 304) or raises FetchError."""

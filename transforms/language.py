@@ -1,10 +1,9 @@
 """Language detection with langdetect, seeded so results never vary."""
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import article as A
-from transforms import dead_letters as dl
+from transforms import stage
 
 __all__ = ['DetectLanguage', 'detect_language', 'load_detector_factory']
 
@@ -51,13 +50,11 @@ class _DetectLanguageFn(beam.DoFn):
 
   def __init__(self):
     self._factory = None
-    self._total = Metrics.counter('DetectLanguage', 'total')
 
   def setup(self):
     self._factory = load_detector_factory()
 
   def process(self, article):
-    self._total.inc()
     language, confidence = detect_language(article[A.TEXT], self._factory)
     yield dict(article, **{A.LANGUAGE: language,
                            A.LANGUAGE_CONFIDENCE: confidence})
@@ -67,4 +64,4 @@ class DetectLanguage(beam.PTransform):
   """Adds LANGUAGE and LANGUAGE_CONFIDENCE to every article."""
 
   def expand(self, pcoll):
-    return pcoll | 'Detect' >> dl.ApplyStage(_DetectLanguageFn(), STAGE)
+    return pcoll | 'Detect' >> stage.ApplyStage(_DetectLanguageFn(), STAGE)

@@ -9,13 +9,12 @@ import unicodedata
 import urllib.parse
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from dateutil import parser as dateutil_parser
 
 import schemas
 from schemas import article as A
 from schemas import raw as R
-from transforms import dead_letters as dl
+from transforms import stage
 
 __all__ = ['NormalizeArticles', 'normalize_text', 'normalize_inline',
            'canonicalize_url', 'parse_published', 'source_of',
@@ -234,17 +233,14 @@ class _NormalizeFn(beam.DoFn):
   def __init__(self, run_id, ingested_at):
     self._run_id = run_id
     self._ingested_at = ingested_at
-    self._total = Metrics.counter('NormalizeArticles', 'total')
-    self._dropped = Metrics.counter('NormalizeArticles', 'dropped_empty_text')
 
   def process(self, raw):
-    self._total.inc()
     article, warning = normalize_record(raw, self._run_id, self._ingested_at)
     if warning:
-      yield dl.warn(warning)
+      yield stage.warn(warning)
     if article is None:
-      self._dropped.inc()
-      yield dl.drop(DROP_EMPTY_TEXT, STAGE, raw[A.SOURCE_URI])
+      yield stage.drop(DROP_EMPTY_TEXT, STAGE, raw[A.SOURCE_URI],
+                       title=normalize_inline(raw.get(A.TITLE)))
       return
     yield article
 
@@ -258,5 +254,5 @@ class NormalizeArticles(beam.PTransform):
     self._ingested_at = ingested_at
 
   def expand(self, pcoll):
-    return pcoll | 'Normalize' >> dl.ApplyStage(
+    return pcoll | 'Normalize' >> stage.ApplyStage(
         _NormalizeFn(self._run_id, self._ingested_at), STAGE)

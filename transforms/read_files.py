@@ -8,7 +8,6 @@ exactly once: as a raw record, a counted drop, or a dead letter.
 
 import gzip
 import json
-import logging
 import posixpath
 import re
 import zlib
@@ -16,11 +15,12 @@ import zlib
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 
 from schemas import article as A
+from schemas import dead_letter as D
+from schemas import drop as X
 from schemas import raw as R
-from transforms import dead_letters as dl
+from transforms import stage
 from transforms.decode import decode_bytes
 from transforms.decode import find_declared_charset
 from transforms.read_feeds import entries_to_raw_records
@@ -50,7 +50,6 @@ FORMATS_BY_EXTENSION = {
 GZIP_EXTENSION = '.gz'
 
 MAX_INPUT_BYTES = 256 << 20  # largest file (after gunzip) read; larger is a dead letter
-READ_CHUNK_BYTES = 1 << 20
 
 DROP_EMPTY_INPUT = 'empty_input'
 DROP_UNSUPPORTED_FORMAT = 'unsupported_format'
@@ -58,8 +57,6 @@ DROP_UNSUPPORTED_FORMAT = 'unsupported_format'
 # ` date 2022-01-18 Headline ...` on the first line of a text file.
 _TEXT_HEADER = re.compile(r'\A\s*date\s+(\d{4}-\d{2}-\d{2})\s+(.*)\Z', re.DOTALL)
 _GLOB_CHARS = re.compile(r'[*?\[]')
-
-_LOG = logging.getLogger(__name__)
 
 
 class InputPatternError(ValueError):
@@ -229,23 +226,18 @@ def parse_json_document(text):
 class _ReadFileFn(beam.DoFn):
   """Reads one file into raw records, drops and dead letters."""
 
-  def __init__(self):
-    self._total = Metrics.counter('ReadArticleFiles', 'total')
-    self._dead = Metrics.counter('ReadArticleFiles', 'dead_lettered')
-
   def process(self, path):
     fmt = detect_format(path)
     if fmt == FORMAT_UNKNOWN:
-      yield dl.drop(DROP_UNSUPPORTED_FORMAT, STAGE, path)
+      yield stage.drop(DROP_UNSUPPORTED_FORMAT, STAGE, path)
       return
     try:
       data = read_input_bytes(path)
     except (OSError, EOFError, zlib.error, InputTooLargeError) as error:
-      self._dead.inc()
-      yield dl.dead_letter(STAGE, path, type(error).__name__, error)
+      yield stage.dead_letter(STAGE, path, type(error).__name__, error)
       return
     if not data.strip():
-      yield dl.drop(DROP_EMPTY_INPUT, STAGE, path)
+      yield stage.drop(DROP_EMPTY_INPUT, STAGE, path)
       return
     base = {A.SOURCE_URI: path, A.INPUT_FORMAT: fmt,
             R.FOLDER_NAME: folder_name_of(path)}
@@ -256,22 +248,19 @@ class _ReadFileFn(beam.DoFn):
       declared = find_declared_charset(data) if fmt == FORMAT_HTML else None
       text, _ = decode_bytes(data, declared)
     except ValueError as error:
-      self._dead.inc()
-      yield dl.dead_letter(STAGE, path, type(error).__name__, error, data)
+      yield stage.dead_letter(STAGE, path, type(error).__name__, error, data)
       return
     if fmt == FORMAT_JSON:
       yield from self._read_json(path, text, base)
     elif fmt == FORMAT_HTML:
-      self._total.inc()
       yield dict(base, **{R.HTML: text})
     else:
-      self._total.inc()
       yield dict(base, **parse_text_file(text))
 
   def _read_json(self, path, text, base):
     parsed = parse_json_document(text)
     if not parsed:
-      yield dl.drop(DROP_EMPTY_INPUT, STAGE, path)
+      yield stage.drop(DROP_EMPTY_INPUT, STAGE, path)
       return
     for number, obj, raw in parsed:
       uri = f'{path}#L{number}'
@@ -280,24 +269,27 @@ class _ReadFileFn(beam.DoFn):
           raise obj
         record = json_object_to_raw(obj)
       except ValueError as error:
-        self._dead.inc()
-        yield dl.dead_letter(STAGE, uri, type(error).__name__, error, raw)
+        yield stage.dead_letter(STAGE, uri, type(error).__name__, error, raw)
         continue
-      self._total.inc()
       yield dict(base, **record, **{A.SOURCE_URI: uri})
 
   def _read_feed(self, path, data, base):
     parsed = parse_feed(data)
     if not parsed.entries:
-      self._dead.inc()
-      yield dl.dead_letter(STAGE, path, 'EmptyFeed', parsed.describe_failure(),
-                           data)
+      yield stage.dead_letter(STAGE, path, 'EmptyFeed', parsed.describe_failure(),
+                              data)
       return
     if parsed.warning:
-      yield dl.warn('malformed_feed')
+      yield stage.warn('malformed_feed')
     for record in entries_to_raw_records(parsed, path):
-      self._total.inc()
       yield dict(base, **record)
+
+
+def input_format_of(outcome):
+  """The input format of a reader outcome: a record, a drop or a dead letter."""
+  if A.INPUT_FORMAT in outcome:
+    return outcome[A.INPUT_FORMAT]
+  return detect_format(outcome.get(X.SOURCE_URI) or outcome.get(D.SOURCE_URI) or '')
 
 
 class ReadArticleFiles(beam.PTransform):
@@ -308,7 +300,8 @@ class ReadArticleFiles(beam.PTransform):
     self._paths = list(paths)
 
   def expand(self, pbegin):
-    paths = (pbegin
-             | 'ListFiles' >> beam.Create(self._paths)
-             | 'SpreadFiles' >> beam.Reshuffle())
-    return paths | 'ReadFiles' >> dl.ApplyStage(_ReadFileFn(), STAGE)
+    read = (pbegin
+            | 'ListFiles' >> beam.Create(self._paths)
+            | 'SpreadFiles' >> beam.Reshuffle()
+            | 'ReadFiles' >> stage.ApplyStage(_ReadFileFn(), STAGE))
+    return stage.with_input_formats(read, input_format_of, 'File')

@@ -1,0 +1,39 @@
+"""Every input of a run, files and feeds, as one stream of raw records."""
+
+import apache_beam as beam
+
+from transforms import stage
+from transforms.fetch_feeds import FetchFeeds
+from transforms.progress import ReportProgress
+from transforms.read_files import ReadArticleFiles
+
+__all__ = ['ReadInputs']
+
+
+class ReadInputs(beam.PTransform):
+  """Reads files and fetches feeds; returns one StageOutputs for both readers.
+
+  Its reports count every input unit by format and hold each feed's result.
+  No shuffle follows: on the DirectRunner a shuffle keeps its whole
+  PCollection in the runner's memory and raw pages are the largest data
+  newsbeam handles, so work is spread by file (ReadArticleFiles/SpreadFiles).
+  """
+
+  def __init__(self, paths, feed_urls, http_settings, feed_states, label=None):
+    super().__init__(label)
+    self._paths = list(paths)
+    self._feed_urls = list(feed_urls)
+    self._http_settings = http_settings
+    self._feed_states = feed_states
+
+  def expand(self, pbegin):
+    readers = []
+    if self._paths:
+      readers.append(pbegin | 'ReadArticleFiles' >> ReadArticleFiles(self._paths))
+    if self._feed_urls:
+      readers.append(pbegin | 'FetchFeeds' >> FetchFeeds(
+          self._feed_urls, self._http_settings, self._feed_states))
+    records = ([r.records for r in readers]
+               | 'MergeRawRecords' >> beam.Flatten(pipeline=pbegin.pipeline)
+               | 'InputProgress' >> ReportProgress('inputs read:'))
+    return stage.merge_outcomes(readers, 'Readers', records=records)
