@@ -25,9 +25,13 @@ defaults=(--runner=DirectRunner --direct_num_workers=0 --direct_running_mode=mul
 [ "$has_output" = 1 ] || defaults+=(--output "$output")
 "$root/.venv/bin/newsbeam" "${defaults[@]}" ${args[@]+"${args[@]}"}
 "$root/.venv/bin/python" - "$output" <<'PY'
+import glob
 import sys
 import duckdb
 out = sys.argv[1]
+if not glob.glob(f"{out}/articles/**/*.parquet", recursive=True):
+    print(f"\nNo articles in {out}/articles yet (the summary above says why).")
+    sys.exit(0)
 print(f"\nArticles in {out}/articles, per date and language:")
 duckdb.sql(f"""
     SELECT date, lang, count(*) AS articles, list(title ORDER BY title) AS titles

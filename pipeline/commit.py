@@ -30,7 +30,7 @@ from transforms.files import read_json
 from transforms.files import write_json
 from transforms.write import write_parquet
 
-__all__ = ['commit_run', 'build_manifest', 'remove_staging',
+__all__ = ['commit_run', 'build_manifest', 'remove_staging', 'has_journal',
            'recover_interrupted_commits']
 
 STALE_STAGING_HOURS = 24  # staging of a run that never committed is deleted after this
@@ -132,6 +132,11 @@ def _finish(output, journal, status):
                manifest[M.ARTICLES_WRITTEN] + manifest[M.DROPPED] +
                manifest[M.DEAD_LETTERED])
   return manifest, report
+
+
+def has_journal(output, run_id):
+  """Whether a run's commit journal was written (its commit may have begun)."""
+  return FileSystems.exists(S.staging_path(output, run_id, S.JOURNAL_FILE))
 
 
 def commit_run(output, run_id, started_at, arguments, state_dir, stage_counts=None):

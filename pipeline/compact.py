@@ -27,7 +27,9 @@ import sys
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.lock import OutputBusyError
 from pipeline.lock import output_lock
+from pipeline.runs import not_an_output
 from schemas import datasets as S
 from schemas import run as M
 from transforms.files import read_json
@@ -163,6 +165,14 @@ def compact(output, datasets=DEFAULT_DATASETS, older_than=DEFAULT_OLDER_THAN,
   """Compacts the datasets' partitions untouched for ``older_than``; returns the manifest."""
   if '://' in output:
     raise CompactionError('compaction needs a local output folder (atomic folder swap)')
+  problem = not_an_output(output)
+  if problem:
+    raise CompactionError(problem)
+  with output_lock(output, 'compaction'):
+    return _compact(output, datasets, older_than, arguments, now)
+
+
+def _compact(output, datasets, older_than, arguments, now):
   started_at = datetime.datetime.now(datetime.timezone.utc)
   compaction_id = S.new_run_id(started_at)
   now = started_at.timestamp() if now is None else now
@@ -214,6 +224,9 @@ def compact_main(argv):
   except (ValueError, CompactionError) as error:
     print(f'newsbeam: error: {error}', file=sys.stderr)
     return 2
+  except OutputBusyError as error:
+    print(f'newsbeam: {error}', file=sys.stderr)
+    return 5
   done = manifest[M.COMPACTED_PARTITIONS]
   print(f'newsbeam compact {manifest[M.RUN_ID]}: {len(done)} partitions, '
         f'{sum(d["files_before"] for d in done)} files -> {sum(d["files_after"] for d in done)}, '

@@ -6,6 +6,7 @@
 import argparse
 import datetime
 import logging
+import os
 import sys
 from typing import NamedTuple
 
@@ -13,11 +14,14 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import StandardOptions
 
 import schemas
 from pipeline import commit
 from pipeline import state as feed_state
 from pipeline.compact import compact_main
+from pipeline.lock import OutputBusyError
+from pipeline.lock import output_lock
 from pipeline.options import ConfigError
 from pipeline.options import NewsbeamOptions
 from pipeline.options import check_known_flags
@@ -64,6 +68,8 @@ EXIT_OK = 0
 EXIT_RUN_FAILED = 1  # the pipeline failed; nothing of this run is visible
 EXIT_CONFIG_ERROR = 2  # wrong configuration; nothing written
 EXIT_TOO_MANY_DEAD_LETTERS = 3  # committed, but dead letters over --max-dead-letter-share
+EXIT_COMMIT_INCOMPLETE = 4  # the commit stopped half-way; the next run completes it
+EXIT_OUTPUT_BUSY = 5  # another run or compaction holds the output; nothing done
 
 _LOG = logging.getLogger('newsbeam')
 
@@ -142,10 +148,22 @@ def _configure_logging(level):
     logging.getLogger(name).setLevel(chosen)
 
 
+WORKER_SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'worker_site')
+
+
 def _quiet_workers(argv, level):
-  """Beam flags that keep SDK worker processes as quiet as the driver."""
-  if level == 'debug' or any(a.startswith('--default_sdk_harness_log_level')
-                             for a in argv):
+  """Beam flags, and the environment of local worker processes, that keep workers quiet.
+
+  Local workers also read ``pipeline/worker_site/sitecustomize.py`` at
+  start-up (see there).
+  """
+  if level == 'debug':
+    return argv
+  os.environ['NEWSBEAM_WORKER_LOG_LEVEL'] = 'error'
+  paths = os.environ.get('PYTHONPATH', '').split(os.pathsep)
+  if WORKER_SITE not in paths:
+    os.environ['PYTHONPATH'] = os.pathsep.join([WORKER_SITE] + [p for p in paths if p])
+  if any(a.startswith('--default_sdk_harness_log_level') for a in argv):
     return argv
   return argv + ['--default_sdk_harness_log_level=ERROR']
 
@@ -169,12 +187,26 @@ def _feed_urls(nb):
   return list(dict.fromkeys(urls))
 
 
+def check_runner(name):
+  """ConfigError unless Beam knows the ``--runner`` named (None: the default)."""
+  if not name:
+    return
+  from apache_beam.runners.runner import create_runner  # pylint: disable=import-outside-toplevel
+  try:
+    create_runner(name)
+  except (ValueError, ImportError) as error:
+    raise ConfigError(f'--runner {name!r}: {str(error).split(". Valid values")[0]} '
+                      '(e.g. DirectRunner, DataflowRunner, FlinkRunner, SparkRunner, '
+                      'PortableRunner)') from error
+
+
 def prepare(argv):
   """Parses and validates flags; returns ``(options, context)`` or raises ConfigError."""
   check_known_flags(argv)
   nb = PipelineOptions(argv).view_as(NewsbeamOptions)
   _configure_logging(nb.log_level)
   options = PipelineOptions(_quiet_workers(argv, nb.log_level))
+  check_runner(options.view_as(StandardOptions).runner)
   feed_urls = _feed_urls(nb)
   if not nb.input and not feed_urls:
     raise ConfigError('no --input, --feeds or --feed given: name what to read')
@@ -198,7 +230,7 @@ def prepare(argv):
       max_per_host=nb.max_per_host,
       user_agent=nb.http_user_agent or make_user_agent(nb.http_contact),
       allowed_private=allowed)
-  states = feed_state.load_feed_state(state_dir) if feed_urls else {}
+  states = {}  # read in execute(), under the output's lock
   rules = ()
   if not nb.keep_boilerplate:
     rules = DEFAULT_RULES
@@ -227,23 +259,54 @@ def run(argv=None):
   return execute(options, context, argv)
 
 
+class CommitIncompleteError(RuntimeError):
+  """The pipeline finished but its commit did not: part of the run may be visible."""
+
+
+def check_run_id_unused(output, run_id):
+  """ConfigError when an earlier run of this output used ``run_id``."""
+  if (FileSystems.exists(S.manifest_path(output, run_id)) or
+      FileSystems.exists(S.staging_path(output, run_id))):
+    raise ConfigError(f'--run-id {run_id!r} was already used in {output}: '
+                      'pick another (or leave it out for a fresh one)')
+
+
 def execute(options, context, argv):
-  """Runs a prepared pipeline and commits it; returns a RunResult."""
-  commit.recover_interrupted_commits(context.output, context.run_id)
-  _LOG.info('run %s: %d input files -> %s', context.run_id,
-            len(context.paths), context.output)
-  try:
-    p = beam.Pipeline(options=options)
-    build_pipeline(p, context)
-    result = p.run()
-    result.wait_until_finish()
-  except BaseException:
-    commit.remove_staging(context.output, context.run_id)
-    raise
-  # From here on a failure leaves a journal: the next run finishes the commit.
-  manifest, report = commit.commit_run(context.output, context.run_id,
-                                       context.started_at, argv,
-                                       context.state_dir, stage_counters(result))
+  """Runs a prepared pipeline and commits it, holding the output's lock; returns a RunResult.
+
+  Raises OutputBusyError when another run or compaction holds the output,
+  ConfigError for a reused run id, CommitIncompleteError when the commit
+  failed after its journal was written.
+  """
+  with output_lock(context.output, 'run'):
+    check_run_id_unused(context.output, context.run_id)
+    if context.feed_urls:  # read under the lock: a run that just ended may have saved it
+      context = context._replace(feed_states=feed_state.load_feed_state(context.state_dir))
+    commit.recover_interrupted_commits(context.output, context.run_id)
+    _LOG.info('run %s: %d input files -> %s', context.run_id,
+              len(context.paths), context.output)
+    try:
+      p = beam.Pipeline(options=options)
+      build_pipeline(p, context)
+      result = p.run()
+      result.wait_until_finish()
+    except BaseException:
+      commit.remove_staging(context.output, context.run_id)
+      raise
+    counters = stage_counters(result)
+    # From here on a failure leaves a journal: the next run finishes the commit.
+    try:
+      manifest, report = commit.commit_run(context.output, context.run_id,
+                                           context.started_at, argv,
+                                           context.state_dir, counters)
+    except Exception as error:
+      if not commit.has_journal(context.output, context.run_id):
+        commit.remove_staging(context.output, context.run_id)
+        raise
+      raise CommitIncompleteError(
+          f'run {context.run_id} finished but its commit stopped ({type(error).__name__}: '
+          f'{error}); part of its files may be visible, and the next run on '
+          f'{context.output} completes the commit') from error
   return RunResult(context.run_id, context.output, manifest, report['files'])
 
 
@@ -262,7 +325,9 @@ def _help_parser():
       f'{EXIT_RUN_FAILED} the run failed (nothing of it visible); '
       f'{EXIT_CONFIG_ERROR} wrong configuration (nothing written); '
       f'{EXIT_TOO_MANY_DEAD_LETTERS} committed, but the dead-letter share '
-      'exceeded --max-dead-letter-share.')
+      f'exceeded --max-dead-letter-share; {EXIT_COMMIT_INCOMPLETE} the commit stopped '
+      'half-way (part visible; the next run completes it); '
+      f'{EXIT_OUTPUT_BUSY} another run or compaction holds the output (nothing done).')
   NewsbeamOptions._add_argparse_args(parser)  # pylint: disable=protected-access
   return parser
 
@@ -284,6 +349,13 @@ def main(argv=None):
   except ConfigError as error:
     print(f'newsbeam: error: {error}', file=sys.stderr)
     return EXIT_CONFIG_ERROR
+  except OutputBusyError as error:
+    print(f'newsbeam: {error}', file=sys.stderr)
+    return EXIT_OUTPUT_BUSY
+  except CommitIncompleteError as error:
+    _LOG.debug('commit stopped', exc_info=True)
+    print(f'newsbeam: {error}', file=sys.stderr)
+    return EXIT_COMMIT_INCOMPLETE
   except Exception as error:  # pylint: disable=broad-except
     _LOG.exception('run failed')
     print(f'newsbeam: run failed: {type(error).__name__}: {error}', file=sys.stderr)

@@ -6,17 +6,22 @@ import io
 import json
 import os
 import sys
+import time
 
 import pyarrow as pa
 
+from pipeline.runs import not_an_output
 from schemas.datasets import DATASETS
 
-__all__ = ['connect', 'run_query', 'format_rows', 'query_main', 'VIEWS']
+__all__ = ['connect', 'run_query', 'with_retries', 'format_rows', 'query_main', 'VIEWS']
 
 # View name -> (file schema, Hive partition schema or None).
 VIEWS = {name: (d.schema, d.partition_schema) for name, d in DATASETS.items()}
 FORMATS = ('table', 'csv', 'json')
 MAX_CELL_CHARS = 80  # longer cells are cut in the table format
+READ_ATTEMPTS = 3  # a query is run again when files vanished under it
+RETRY_SECONDS = 0.2
+_VANISHED_FILE_MESSAGES = ('No files found', 'Cannot open file', 'No such file')
 
 
 def _literal(text):
@@ -44,12 +49,37 @@ def connect(output):
   return con
 
 
+def is_vanished_file_error(error):
+  """A DuckDB error for a file that was listed and then replaced (a compaction swap)."""
+  return any(m in str(error) for m in _VANISHED_FILE_MESSAGES)
+
+
+def with_retries(read):
+  """``read()``, run again when a compaction replaced files between listing and opening.
+
+  Compaction swaps a partition's files atomically, so a fresh listing
+  always sees a whole partition; a query that listed the old files just
+  before the swap is simply run again.
+  """
+  import duckdb  # pylint: disable=import-outside-toplevel
+  for attempt in range(READ_ATTEMPTS):
+    try:
+      return read()
+    except duckdb.Error as error:
+      if attempt + 1 == READ_ATTEMPTS or not is_vanished_file_error(error):
+        raise
+      time.sleep(RETRY_SECONDS)
+  raise AssertionError('unreachable')
+
+
 def run_query(output, sql):
   """``(column names, rows)`` of a SQL query over the dataset's views."""
-  relation = connect(output).sql(sql)
-  if relation is None:
-    return [], []
-  return list(relation.columns), relation.fetchall()
+  def read():
+    relation = connect(output).sql(sql)
+    if relation is None:
+      return [], []
+    return list(relation.columns), relation.fetchall()
+  return with_retries(read)
 
 
 def _cell(value):
@@ -95,8 +125,9 @@ def query_main(argv):
   parser.add_argument('--format', choices=FORMATS, default='table',
                       help='output format. Default: %(default)s.')
   args = parser.parse_args(argv)
-  if not os.path.isdir(args.output):
-    print(f'newsbeam: error: {args.output!r} is not a dataset folder', file=sys.stderr)
+  problem = not_an_output(args.output)
+  if problem:
+    print(f'newsbeam: error: {problem}', file=sys.stderr)
     return 2
   import duckdb  # pylint: disable=import-outside-toplevel
   try:

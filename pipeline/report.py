@@ -10,6 +10,8 @@ import html
 import sys
 
 from pipeline.query import connect
+from pipeline.query import with_retries
+from pipeline.runs import not_an_output
 
 __all__ = ['build_report', 'report_main', 'bar_chart', 'stacked_columns']
 
@@ -121,6 +123,10 @@ def _runs_table(runs):
 
 def build_report(output):
   """The report of a dataset folder, as one HTML string."""
+  return with_retries(lambda: _build_report(output))
+
+
+def _build_report(output):
   con = connect(output)
   totals = con.sql('SELECT count(*), min(date), max(date), count(DISTINCT source) '
                    'FROM articles').fetchall()[0]
@@ -164,6 +170,10 @@ def report_main(argv):
   parser.add_argument('--out', default='report.html',
                       help='the HTML file to write. Default: %(default)s.')
   args = parser.parse_args(argv)
+  problem = not_an_output(args.output)
+  if problem:
+    print(f'newsbeam: error: {problem}', file=sys.stderr)
+    return 2
   page = build_report(args.output)
   with open(args.out, 'w', encoding='utf-8') as f:
     f.write(page)

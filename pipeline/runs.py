@@ -1,6 +1,7 @@
 """``newsbeam runs OUTPUT``: the last runs of a dataset with their accounting."""
 
 import argparse
+import os
 import sys
 
 from apache_beam.io.filesystems import FileSystems
@@ -8,9 +9,25 @@ from apache_beam.io.filesystems import FileSystems
 from schemas import datasets as S
 from schemas import run as M
 
-__all__ = ['runs_main', 'load_runs', 'format_runs']
+__all__ = ['runs_main', 'load_runs', 'format_runs', 'not_an_output']
 
 DEFAULT_LAST = 10
+
+
+def not_an_output(path):
+  """Why ``path`` is not a newsbeam output folder, or None when it is one.
+
+  An output holds at least one dataset folder or the staging folder.
+  """
+  if '://' in path:
+    return None  # object stores have no folders to look at; trust the caller
+  if not os.path.isdir(path):
+    return f'{path!r} is not a folder'
+  names = set(os.listdir(path))
+  if not names & (set(S.DATASETS) | {S.STAGING_FOLDER}):
+    return (f'{path!r} is not a newsbeam output (it has none of '
+            f'{", ".join(sorted(S.DATASETS))}/)')
+  return None
 
 
 def load_runs(output, last=DEFAULT_LAST):
@@ -53,6 +70,10 @@ def runs_main(argv):
   parser.add_argument('--last', type=int, default=DEFAULT_LAST,
                       help='how many runs to list. Default: %(default)s.')
   args = parser.parse_args(argv)
+  problem = not_an_output(args.output)
+  if problem:
+    print(f'newsbeam: error: {problem}', file=sys.stderr)
+    return 2
   rows = load_runs(args.output, args.last)
   if not rows:
     print(f'newsbeam: no runs in {args.output}', file=sys.stderr)

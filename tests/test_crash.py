@@ -10,6 +10,7 @@ import duckdb
 from apache_beam.io.filesystems import FileSystems
 import pytest
 
+from pipeline.main import CommitIncompleteError
 from tests.conftest import REPO
 from tests.conftest import kill_after
 from tests.conftest import SAMPLE_DATED
@@ -88,7 +89,7 @@ def test_commit_interrupted_midway_is_rolled_forward(corpus, tmp_path, monkeypat
     return real_rename(sources, destinations)
 
   monkeypatch.setattr(FileSystems, 'rename', staticmethod(failing_rename))
-  with pytest.raises(IOError, match='simulated crash'):
+  with pytest.raises(CommitIncompleteError, match='simulated crash'):
     run_newsbeam('--input', corpus, '--output', output, '--ner-model', 'en=')
   monkeypatch.setattr(FileSystems, 'rename', staticmethod(real_rename))
   partial = article_ids(output)
