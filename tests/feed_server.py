@@ -6,6 +6,14 @@ Routes (all on 127.0.0.1):
   /etag.xml             200 with ETag, 304 when asked with If-None-Match
   /lastmod.xml          200 with Last-Modified, 304 when asked with If-Modified-Since
   /404, /500-then-200, /429-then-200 (Retry-After: 1), /drip (slow body),
+  /drip-headers (a header dripped a byte every 0.2 s, for 10 s), /whoami (the
+  server's name, for tests that check which address was connected to),
+  /to-bad-url (redirects to ``http://[::1``, a URL urllib.parse refuses),
+  /surrogate.xml (a feed whose first title holds ``&#xD800;``, a lone surrogate),
+  /undefined-charset.xml (a feed served with ``charset=undefined``, a codec that raises),
+  /page-header-charset/<label>, /page-meta-charset/<label> (a page whose charset
+  is <label> in Content-Type, or in a meta tag), /charset-links.xml (a feed
+  linking to both with the label ``hex``),
   /big (body over any small cap), /bomb (gzip bomb), /loop (redirect loop),
   /to-private (redirects to a metadata address), /page/<n>, /links.xml (a feed
   whose entries link to pages, to a 404, to a private address and to /to-private)
@@ -22,6 +30,8 @@ import urllib.parse
 from tests.conftest import SHARED_EVAL
 
 ETAG = '"v1"'
+DRIP_HEADER_INTERVAL = 0.2  # seconds between two bytes of /drip-headers
+DRIP_HEADER_BYTES = 50  # bytes of /drip-headers's header value (10 s in all)
 LAST_MODIFIED = 'Mon, 03 Apr 2023 01:02:03 GMT'
 _HEADER_LINE = re.compile(rb'^\s*Header:\s*([^:\r\n]+):\s*([^\r\n]*)$', re.MULTILINE)
 _COMMENT = re.compile(rb'<!--(.*?)-->', re.DOTALL)
@@ -74,7 +84,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
       server.requests.append((path, dict(self.headers.items())))
       server.hits[path] = server.hits.get(path, 0) + 1
       hits = server.hits[path]
-    base = f'http://127.0.0.1:{server.server_address[1]}'
+    base = server.base
     if path.startswith('/eval/'):
       root = (SHARED_EVAL / 'feeds').resolve()
       file = (root / path[len('/eval/'):]).resolve()
@@ -118,6 +128,44 @@ class _Handler(http.server.BaseHTTPRequestHandler):
       except OSError:
         pass
       return None
+    if path == '/drip-headers':
+      try:
+        self.wfile.write(b'HTTP/1.1 200 OK\r\nX-Drip: ')
+        for _ in range(DRIP_HEADER_BYTES):
+          self.wfile.write(b'a')
+          self.wfile.flush()
+          time.sleep(DRIP_HEADER_INTERVAL)
+        self.wfile.write(b'\r\nContent-Length: 0\r\n\r\n')
+      except OSError:
+        pass
+      self.close_connection = True
+      return None
+    if path == '/whoami':
+      return self._send(200, server.name.encode(), [('Content-Type', 'text/plain')])
+    if path == '/to-bad-url':
+      return self._send(302, headers=[('Location', 'http://[::1')])
+    if path == '/surrogate.xml':
+      body = FEED.format(title='Surrogate', slug='surrogate').replace(
+          'Surrogate item', 'Bad &#xD800; title')
+      return self._send(200, body.encode(), [('Content-Type', 'application/rss+xml')])
+    if path == '/undefined-charset.xml':
+      return self._send(200, FEED.format(title='Undefined', slug='undefined').encode(),
+                        [('Content-Type', 'application/rss+xml; charset=undefined')])
+    if path.startswith('/page-header-charset/'):
+      label = path.rsplit('/', 1)[1]
+      return self._send(200, PAGE.format(n='header').encode(),
+                        [('Content-Type', f'text/html; charset={label}')])
+    if path.startswith('/page-meta-charset/'):
+      label = path.rsplit('/', 1)[1]
+      page = PAGE.format(n='meta').replace('<head>', f'<head><meta charset="{label}">')
+      return self._send(200, page.encode(), [('Content-Type', 'text/html')])
+    if path == '/charset-links.xml':
+      items = [('Header charset', f'{base}/page-header-charset/hex'),
+               ('Meta charset', f'{base}/page-meta-charset/hex')]
+      body = '<?xml version="1.0"?><rss version="2.0"><channel><title>Charsets</title>' + ''.join(
+          f'<item><title>{t}</title><link>{u}</link><description>Feed summary of '
+          f'{t.lower()}, short.</description></item>' for t, u in items) + '</channel></rss>'
+      return self._send(200, body.encode(), [('Content-Type', 'application/rss+xml')])
     if path == '/big':
       self.send_response(200)
       self.send_header('Transfer-Encoding', 'chunked')
@@ -157,8 +205,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class FeedServer(http.server.ThreadingHTTPServer):
   daemon_threads = True
 
-  def __init__(self):
-    super().__init__(('127.0.0.1', 0), _Handler)
+  def __init__(self, host='127.0.0.1', port=0, name='feeds'):
+    super().__init__((host, port), _Handler)
+    self.name = name
     self.lock = threading.Lock()
     self.requests = []
     self.hits = {}
@@ -170,7 +219,7 @@ class FeedServer(http.server.ThreadingHTTPServer):
 
   @property
   def base(self):
-    return f'http://127.0.0.1:{self.server_address[1]}'
+    return f'http://{self.server_address[0]}:{self.server_address[1]}'
 
   def start(self):
     self._thread.start()

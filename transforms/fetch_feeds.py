@@ -21,6 +21,7 @@ from transforms import stage
 from transforms.http import FetchError
 from transforms.http import acquire_client
 from transforms.http import map_by_host
+from transforms.http import parse_target
 from transforms.read_feeds import entries_to_raw_records
 from transforms.read_feeds import parse_feed
 
@@ -56,10 +57,17 @@ class FeedListError(ValueError):
 
 
 def check_feed_url(url):
-  """The URL if it is http(s) with a host; else FeedListError."""
-  parts = urllib.parse.urlsplit(url)
+  """The URL if it is http(s) with a host that URL parsers all read alike; else FeedListError."""
+  try:
+    parts = urllib.parse.urlsplit(url)
+  except ValueError as error:
+    raise FeedListError(f'feed URL {url!r} is malformed: {error}') from error
   if parts.scheme not in ('http', 'https') or not parts.hostname:
     raise FeedListError(f'feed URL {url!r}: only http and https URLs are fetched')
+  try:
+    parse_target(url, allow_userinfo=True)
+  except FetchError as error:
+    raise FeedListError(f'feed URL {url!r}: {error}') from error
   return url
 
 

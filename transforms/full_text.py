@@ -1,10 +1,13 @@
 """``--fetch-full-text``: replace a feed entry's text with its page's main text.
 
 Entry links come from untrusted feeds, so every fetch is guarded: loopback,
-private, link-local and metadata addresses are refused (after DNS resolution
-and after every redirect) unless allowed. When the page cannot be fetched or
-has no main text, the entry keeps the feed's text and the reason is kept in
-``full_text_error``; ``text_origin`` says which text the article has.
+private, link-local and metadata addresses are refused unless allowed (each
+host, the first and every redirect's, is resolved once, checked, and the
+connection made to the checked address), and so are links URL parsers may
+read differently. When the page cannot be fetched, decoded or has no main
+text, the entry keeps the feed's text and the reason is kept in
+``full_text_error``; ``text_origin`` says which text the article has. A
+charset label that fails in any way is passed over for the next guess.
 """
 
 import email.message
@@ -14,6 +17,8 @@ from apache_beam.utils import shared
 
 from schemas import article as A
 from transforms import stage
+from transforms.decode import BinaryContentError
+from transforms.decode import UndecodableError
 from transforms.decode import decode_bytes
 from transforms.decode import find_declared_charset
 from transforms.extract import extract_main_text
@@ -21,7 +26,7 @@ from transforms.http import FetchError
 from transforms.http import acquire_client
 from transforms.http import map_by_host
 
-__all__ = ['FetchFullText', 'page_text']
+__all__ = ['FetchFullText', 'page_text', 'decode_page']
 
 STAGE = 'full_text'
 WARN_FELL_BACK_TO_FEED_TEXT = 'full_text_failed'  # the entry kept the feed's text
@@ -33,6 +38,24 @@ def _content_type(headers):
   message = email.message.Message()
   message['content-type'] = headers.get('content-type', '')
   return message.get_content_type(), message.get_param('charset')
+
+
+def decode_page(body, header_charset):
+  """``(html, encoding)`` of a page; raises ValueError when nothing decodes it.
+
+  The charset of the Content-Type header, then the one the page declares,
+  then detection: a label that fails in any way (unknown, or a codec that is
+  not a text encoding, such as ``hex``) is passed over.
+  """
+  labels = dict.fromkeys((header_charset, find_declared_charset(body)))
+  for label in (label for label in labels if label and isinstance(label, str)):
+    try:
+      return decode_bytes(body, label)
+    except (BinaryContentError, UndecodableError):
+      raise  # not about the label: detection was tried too
+    except (LookupError, ValueError, TypeError):  # UnicodeError is a ValueError
+      continue
+  return decode_bytes(body)
 
 
 def page_text(client, url):
@@ -47,13 +70,25 @@ def page_text(client, url):
   if response.headers.get('content-type') and content_type not in HTML_TYPES:
     return None, f'not HTML: {content_type}'
   try:
-    html, _ = decode_bytes(response.body, charset or find_declared_charset(response.body))
+    html, _ = decode_page(response.body, charset)
   except ValueError as error:
     return None, f'{type(error).__name__}: {error}'
   extracted = extract_main_text(html, response.url)
   if extracted is None:
     return None, 'no main text on the page'
   return extracted['text'], None
+
+
+def page_text_safely(client, url):
+  """``page_text``, with any other failure kept as the entry's reason.
+
+  The entry then keeps its feed text: one hostile link must not cost the
+  other entries of its batch their pages.
+  """
+  try:
+    return page_text(client, url)
+  except Exception as error:  # pylint: disable=broad-except
+    return None, f'{type(error).__name__}: {error}'
 
 
 def with_page_text(record, text, reason):
@@ -77,7 +112,7 @@ class _FetchFullTextFn(beam.DoFn):
   def process(self, records):
     pages = map_by_host(
         records, lambda r: r.get(A.URL),
-        lambda r: page_text(self._client, r[A.URL]) if r.get(A.URL)
+        lambda r: page_text_safely(self._client, r[A.URL]) if r.get(A.URL)
         else (None, 'entry has no link'),
         self._settings.max_per_host)
     for record, (text, reason) in zip(records, pages):

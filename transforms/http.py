@@ -1,36 +1,49 @@
 """A polite, bounded HTTP client for feeds and pages.
 
 Built on requests (connection pooling, streaming, proxies and TLS handled by
-a well-kept library) with what a scheduled crawler needs on top: a total
-deadline and a byte cap per request enforced while streaming (a slow drip, a
-2 GB body or a gzip bomb stop at the limit), manual redirects with a limit
-and loop detection, retries with exponential backoff and jitter on
-connection errors, timeouts, 429 and 5xx (honouring ``Retry-After`` up to a
-cap), per-host spacing and concurrency limits, and, for URLs taken from
-untrusted feeds, a refusal of loopback, private, link-local and metadata
-addresses checked after DNS resolution and after every redirect.
+a well-kept library) with what a scheduled crawler needs on top: a deadline
+over each whole exchange (a watchdog shuts the socket down when it passes, so
+a server dripping its headers or body a byte at a time stops there) and a byte
+cap enforced while streaming (a 2 GB body or a gzip bomb stop at the limit),
+manual redirects with a limit and loop detection, retries with exponential
+backoff and jitter on connection errors, timeouts, 429 and 5xx (honouring
+``Retry-After`` up to a cap), and per-host spacing and concurrency limits.
+
+Every request connects to an address resolved once, here: the URL is sent to
+that address with the original name in the ``Host`` header (and, for https,
+in SNI and the certificate check), so the address that was checked is the
+address connected to. For URLs taken from untrusted feeds (``guarded``),
+loopback, private, link-local and metadata addresses are refused, after DNS
+resolution and after every redirect, and so are URLs that URL parsers may
+read differently (user info, a backslash in the authority, urllib.parse and
+urllib3 disagreeing on host or port).
 """
 
 import collections
 import concurrent.futures
 import dataclasses
 import email.utils
+import http.cookiejar
 import ipaddress
 import random
+import re
 import socket
 import threading
 import time
 import urllib.parse
 
+import requests
+import urllib3
+
 import schemas
 
 __all__ = ['HttpClient', 'make_user_agent', 'SharedHttpClient', 'acquire_client', 'HttpSettings',
-           'FetchError', 'Response', 'map_by_host',
-           'is_forbidden_address', 'parse_networks']
+           'FetchError', 'Response', 'Target', 'map_by_host', 'parse_target',
+           'resolve_addresses', 'check_public', 'is_forbidden_address', 'parse_networks']
 
 CONNECT_TIMEOUT = 5.0  # seconds to open a connection
 READ_TIMEOUT = 15.0  # seconds without a byte before a read fails
-DEADLINE = 30.0  # seconds for one attempt, headers to last byte
+DEADLINE = 30.0  # seconds for one attempt: connects, headers and bodies of it and its redirects
 MAX_BYTES = 10 << 20  # largest body kept, after decompression
 MAX_REDIRECTS = 5
 RETRIES = 3  # extra attempts after the first
@@ -39,10 +52,12 @@ BACKOFF_MAX = 8.0  # seconds
 MAX_RETRY_AFTER = 30.0  # longest Retry-After honoured, in seconds
 HOST_DELAY = 1.0  # seconds between the starts of two requests to one host
 MAX_PER_HOST = 2  # requests at once to one host, per worker process
+MAX_ADDRESSES_TRIED = 3  # addresses of one host tried in turn when connecting fails
 CHUNK_BYTES = 64 << 10
 FETCH_THREADS = 32  # requests in flight per worker, over different hosts
 RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
+DEFAULT_PORTS = {'http': 80, 'https': 443}
 
 # Error kinds, the ``error_type`` of a fetch dead letter.
 ERR_TIMEOUT = 'Timeout'
@@ -55,6 +70,8 @@ ERR_FORBIDDEN = 'ForbiddenAddress'
 ERR_BAD_URL = 'BadUrl'
 
 _METADATA_HOSTS = frozenset(('metadata.google.internal', 'metadata'))
+# Characters no parser agrees on in an authority: whitespace, controls, backslash.
+_AMBIGUOUS_AUTHORITY = re.compile(r'[\\\s\x00-\x1f\x7f]')
 
 
 def make_user_agent(contact=None):
@@ -107,6 +124,26 @@ class Response:
   body: bytes
 
 
+@dataclasses.dataclass(frozen=True)
+class Target:
+  """Where a request for a URL goes, as the HTTP client reads the URL."""
+  scheme: str
+  host: str  # lower-case, IDNA, an IPv6 address in brackets
+  port: int
+
+  @property
+  def name(self):
+    """The host without brackets or a trailing dot: what DNS and TLS are asked about."""
+    return self.host.strip('[]').rstrip('.')
+
+  @property
+  def host_header(self):
+    """The ``Host`` header a client sends for this target (the port only when not the default)."""
+    if self.port == DEFAULT_PORTS[self.scheme]:
+      return self.host
+    return f'{self.host}:{self.port}'
+
+
 def parse_networks(values):
   """``--allow-private-hosts`` values as ip_network objects, or ('all',)."""
   if not values:
@@ -134,21 +171,80 @@ def is_forbidden_address(address, allowed=()):
   return not ip.is_global or ip.is_multicast or ip.is_link_local
 
 
-def check_public(url, allowed=()):
-  """Raises FetchError(ERR_FORBIDDEN) unless every address of the URL's host is public."""
-  parts = urllib.parse.urlsplit(url)
-  host = (parts.hostname or '').rstrip('.').lower()
-  if not host or host in _METADATA_HOSTS:
-    raise FetchError(ERR_FORBIDDEN, f'refused host {host!r} of {url}')
+def _idna(hostname):
+  """A host name as IDNA ASCII, or unchanged when it has no such form."""
+  if hostname.isascii():
+    return hostname
   try:
-    infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-  except (socket.gaierror, UnicodeError) as error:
-    raise FetchError(ERR_CONNECTION, f'cannot resolve {host!r}: {error}') from error
-  for info in infos:
-    address = info[4][0]
+    return hostname.encode('idna').decode('ascii')
+  except UnicodeError:
+    return hostname
+
+
+def parse_target(url, allow_userinfo=False):
+  """The Target of an http(s) URL; FetchError(ERR_BAD_URL) when malformed or ambiguous.
+
+  Ambiguous means URL parsers may read a different host from it: user info
+  (unless allowed), whitespace, a control character or a backslash in the
+  authority, or urllib.parse and urllib3 (what requests connects with)
+  disagreeing on scheme, host or port, as for ``http://127.0.0.1\\@8.8.8.8/``.
+  """
+  try:
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port
+    client = urllib3.util.parse_url(url)
+  except ValueError as error:  # urllib3's LocationParseError is a ValueError
+    raise FetchError(ERR_BAD_URL, f'malformed URL {url!r}: {error}') from error
+  if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+    raise FetchError(ERR_BAD_URL, f'not an http(s) URL: {url!r}')
+  if _AMBIGUOUS_AUTHORITY.search(parts.netloc):
+    raise FetchError(ERR_BAD_URL, f'ambiguous authority in {url!r}')
+  if '@' in parts.netloc and not allow_userinfo:
+    raise FetchError(ERR_BAD_URL, f'user info in {url!r}')
+  host = (client.host or '').lower()
+  if (client.scheme != parts.scheme or host.strip('[]') != _idna(parts.hostname)
+      or client.port != port):
+    raise FetchError(ERR_BAD_URL,
+                     f'ambiguous URL {url!r}: host {parts.hostname!r} port {port} for '
+                     f'urllib.parse, host {host!r} port {client.port} for the HTTP client')
+  return Target(parts.scheme, host, port or DEFAULT_PORTS[parts.scheme])
+
+
+def resolve_addresses(target):
+  """Every address of the target's host, in the resolver's order, each once."""
+  try:
+    infos = socket.getaddrinfo(target.name, target.port, type=socket.SOCK_STREAM)
+  except (OSError, UnicodeError) as error:  # socket.gaierror is an OSError
+    raise FetchError(ERR_CONNECTION, f'cannot resolve {target.name!r}: {error}') from error
+  addresses = list(dict.fromkeys(info[4][0] for info in infos))
+  if not addresses:
+    raise FetchError(ERR_CONNECTION, f'{target.name!r} has no address')
+  return addresses
+
+
+def check_public(url, allowed=()):
+  """``(target, addresses)`` of a URL whose host resolves, once, to public addresses only.
+
+  Raises FetchError: ERR_BAD_URL for a malformed or ambiguous URL (user info
+  included), ERR_FORBIDDEN for a metadata host name or any non-public address.
+  The caller connects to these addresses, never to a second resolution.
+  """
+  target = parse_target(url)
+  if target.name in _METADATA_HOSTS:
+    raise FetchError(ERR_FORBIDDEN, f'refused host {target.name!r} of {url}')
+  addresses = resolve_addresses(target)
+  for address in addresses:
     if is_forbidden_address(address, allowed):
       raise FetchError(ERR_FORBIDDEN,
-                       f'refused {url}: {host} resolves to non-public address {address}')
+                       f'refused {url}: {target.name} resolves to non-public address {address}')
+  return target, addresses
+
+
+def pinned_url(url, target, address):
+  """The URL with its host replaced by ``address``, the address connected to."""
+  literal = f"[{address.replace('%', '%25')}]" if ':' in address else address
+  port = None if target.port == DEFAULT_PORTS[target.scheme] else target.port
+  return urllib3.util.parse_url(url)._replace(host=literal, port=port, fragment=None).url
 
 
 def retry_after_seconds(value, now=None):
@@ -199,18 +295,170 @@ class _HostLimiter:
     self._semaphores[host].release()
 
 
+def _shutdown(sock):
+  try:
+    sock.shutdown(socket.SHUT_RDWR)
+  except OSError:
+    pass
+
+
+class _Watchdog:
+  """Shuts down the sockets of one exchange when its deadline passes.
+
+  Read timeouts only bound the wait for each byte; this bounds the whole
+  exchange. It keeps a duplicate of each socket's descriptor, so it can shut
+  the connection down at any moment, also during a TLS handshake, and a
+  blocked read then returns at once.
+  """
+
+  def __init__(self, seconds):
+    self.expired = False
+    self._lock = threading.Lock()
+    self._sockets = []
+    self._closed = False
+    self._expires = time.monotonic() + seconds
+    self._timer = threading.Timer(seconds, self._expire)
+    self._timer.daemon = True
+    self._timer.start()
+
+  def remaining(self):
+    """Seconds left before the deadline."""
+    return self._expires - time.monotonic()
+
+  def watch(self, sock):
+    try:
+      duplicate = socket.fromfd(sock.fileno(), sock.family, sock.type)
+    except OSError:
+      return
+    with self._lock:
+      if self._closed:
+        duplicate.close()
+        return
+      self._sockets.append(duplicate)
+      if self.expired:
+        _shutdown(duplicate)
+
+  def _expire(self):
+    with self._lock:
+      if self._closed:
+        return
+      self.expired = True
+      for sock in self._sockets:
+        _shutdown(sock)
+
+  def close(self):
+    self._timer.cancel()
+    with self._lock:
+      self._closed = True
+      for sock in self._sockets:
+        sock.close()
+      self._sockets = []
+
+
+_current = threading.local()  # .watchdog: the _Watchdog of this thread's exchange
+
+
+def _watch(sock):
+  """Puts a socket of this thread's exchange under its watchdog."""
+  watchdog = getattr(_current, 'watchdog', None)
+  if watchdog is not None and sock is not None:
+    watchdog.watch(sock)
+
+
+class _WatchedConnection:
+  """A urllib3 connection whose sockets, new or reused, are watched by the deadline."""
+
+  def _new_conn(self):
+    watchdog = getattr(_current, 'watchdog', None)
+    if watchdog is not None and isinstance(self.timeout, (int, float)):
+      self.timeout = max(0.001, min(self.timeout, watchdog.remaining()))
+    sock = super()._new_conn()
+    _watch(sock)
+    return sock
+
+  def request(self, *args, **kwargs):  # pylint: disable=arguments-differ
+    _watch(self.sock)
+    return super().request(*args, **kwargs)
+
+
+class _WatchedHTTPConnection(_WatchedConnection, urllib3.connection.HTTPConnection):
+  pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnection, urllib3.connection.HTTPSConnection):
+  pass
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+  ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+  ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {'http': _WatchedHTTPPool, 'https': _WatchedHTTPSPool}
+
+
+class _PinnedAdapter(requests.adapters.HTTPAdapter):
+  """Pools of watched connections, for requests sent to an address with a ``Host`` name.
+
+  For https, SNI and the certificate check use the ``Host`` header's name,
+  not the address in the URL; pools are keyed by address and name.
+  """
+
+  def init_poolmanager(self, *args, **kwargs):
+    super().init_poolmanager(*args, **kwargs)
+    self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+  def proxy_manager_for(self, proxy, **proxy_kwargs):
+    manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+    if not proxy.lower().startswith('socks'):
+      manager.pool_classes_by_scheme = _WATCHED_POOLS
+    return manager
+
+  def build_connection_pool_key_attributes(self, request, verify, cert=None):
+    host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+        request, verify, cert)
+    host = request.headers.get('Host')
+    if host_params['scheme'] == 'https' and host:
+      name = urllib3.util.parse_url(f'//{host}').host.strip('[]').rstrip('.')
+      pool_kwargs = dict(pool_kwargs, server_hostname=name, assert_hostname=name)
+    return host_params, pool_kwargs
+
+
+class _Session(requests.Session):
+  """A session that leaves redirects to ``HttpClient._follow``.
+
+  requests parses a redirect's Location even when not following it, and a
+  malformed one raised ValueError out of the request.
+  """
+
+  def get_redirect_target(self, resp):
+    return None
+
+
+def _failed_to_connect(error):
+  """True when a requests error says no connection was made (so another address may do)."""
+  if isinstance(error, requests.exceptions.ConnectTimeout):
+    return True
+  reason = getattr(error.args[0], 'reason', None) if error.args else None
+  return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
 class HttpClient:
   """One per worker process (create it in ``DoFn.setup()``); thread-safe."""
 
   def __init__(self, settings=HttpSettings()):
-    import requests  # pylint: disable=import-outside-toplevel
     self._settings = settings
-    self._session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=64, pool_maxsize=64,
-                                            max_retries=0)
+    self._session = _Session()
+    adapter = _PinnedAdapter(pool_connections=64, pool_maxsize=64, max_retries=0)
     self._session.mount('http://', adapter)
     self._session.mount('https://', adapter)
     self._session.headers['User-Agent'] = settings.user_agent
+    # Requests go to addresses, so a cookie could follow one site to another
+    # on the same address; a crawler keeps none.
+    self._session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     self._limiter = _HostLimiter(settings.host_delay, settings.max_per_host)
 
   def get(self, url, headers=None, guarded=False):
@@ -241,53 +489,101 @@ class HttpClient:
     raise last_error
 
   def _follow(self, url, headers, guarded):
-    """One attempt: the request and its redirects."""
+    """One attempt: the request and its redirects, each hop resolved (and checked) once.
+
+    The attempt's deadline starts with its first exchange and covers them all.
+    """
     seen = set()
+    expires = None
     for _ in range(self._settings.max_redirects + 1):
-      parts = urllib.parse.urlsplit(url)
-      if parts.scheme not in ('http', 'https') or not parts.hostname:
-        raise FetchError(ERR_BAD_URL, f'not an http(s) URL: {url!r}')
       if guarded:
-        check_public(url, self._settings.allowed_private)
+        target, addresses = check_public(url, self._settings.allowed_private)
+      else:
+        target = parse_target(url, allow_userinfo=True)
+        addresses = resolve_addresses(target)
       seen.add(url)
-      response = self._once(url, headers)
+      response, expires = self._once(url, target, addresses, headers, expires)
       location = response.headers.get('location')
       if response.status not in REDIRECT_STATUSES or not location:
         return response
-      url = urllib.parse.urljoin(url, location)
+      try:
+        url = urllib.parse.urljoin(url, location)
+      except ValueError as error:
+        raise FetchError(ERR_BAD_URL, f'{response.url} redirects to a malformed URL '
+                         f'{location!r}: {error}', response.status) from error
       if url in seen:
         raise FetchError(ERR_REDIRECTS, f'redirect loop at {url}', response.status)
     raise FetchError(ERR_REDIRECTS,
                      f'more than {self._settings.max_redirects} redirects from {url}')
 
-  def _once(self, url, headers):
-    """One HTTP exchange, streamed under the byte cap and the deadline."""
-    import requests  # pylint: disable=import-outside-toplevel
-    settings = self._settings
-    host = urllib.parse.urlsplit(url).netloc.lower()
-    self._limiter.acquire(host)
-    try:
-      started = time.monotonic()
-      try:
-        raw = self._session.get(url, headers=headers, stream=True, allow_redirects=False,
-                                timeout=(settings.connect_timeout, settings.read_timeout))
-      except requests.Timeout as error:
-        raise FetchError(ERR_TIMEOUT, f'timed out: {url}: {error}') from error
-      except (requests.ConnectionError, requests.exceptions.InvalidURL,
-              requests.exceptions.InvalidSchema) as error:
-        raise FetchError(ERR_CONNECTION, f'cannot connect: {url}: {error}') from error
-      try:
-        body = self._read_body(raw, url, started)
-      finally:
-        raw.close()
-      return Response(url, raw.status_code,
-                      {k.lower(): v for k, v in raw.headers.items()}, body)
-    finally:
-      self._limiter.release(host)
+  def _once(self, url, target, addresses, headers, expires):
+    """One exchange with an address of the target; returns ``(response, expires)``.
 
-  def _read_body(self, raw, url, started):
-    import requests  # pylint: disable=import-outside-toplevel
-    import urllib3  # pylint: disable=import-outside-toplevel
+    ``expires`` is the attempt's deadline (``time.monotonic()``), None before
+    its first exchange. The watchdog shuts the connection down when it passes.
+    """
+    self._limiter.acquire(target.host_header)
+    try:
+      if expires is None:
+        expires = time.monotonic() + self._settings.deadline
+      remaining = expires - time.monotonic()
+      if remaining <= 0:
+        raise FetchError(ERR_DEADLINE, f'{url} took over {self._settings.deadline} s')
+      watchdog = _Watchdog(remaining)
+      _current.watchdog = watchdog
+      try:
+        return self._try_addresses(url, target, addresses, headers, watchdog), expires
+      finally:
+        _current.watchdog = None
+        watchdog.close()
+    finally:
+      self._limiter.release(target.host_header)
+
+  def _try_addresses(self, url, target, addresses, headers, watchdog):
+    """The response from the first address that takes the connection."""
+    headers = dict(headers, Host=target.host_header)
+    last_error = None
+    for address in addresses[:MAX_ADDRESSES_TRIED]:
+      try:
+        return self._exchange(url, pinned_url(url, target, address), headers, watchdog)
+      except requests.ConnectionError as error:
+        last_error = error
+        if watchdog.expired or not _failed_to_connect(error):
+          break
+    if watchdog.expired:
+      raise FetchError(ERR_DEADLINE, f'{url} took over {self._settings.deadline} s') from last_error
+    kind = ERR_TIMEOUT if isinstance(last_error, requests.Timeout) else ERR_CONNECTION
+    raise FetchError(kind, f'cannot connect: {url}: {last_error}') from last_error
+
+  def _exchange(self, url, address_url, headers, watchdog):
+    """The request sent to ``address_url`` (the pinned form of ``url``).
+
+    Raises requests.ConnectionError when the connection failed, for the
+    caller to try another address; FetchError for everything else.
+    """
+    settings = self._settings
+    try:
+      raw = self._session.get(address_url, headers=headers, stream=True, allow_redirects=False,
+                              timeout=(settings.connect_timeout, settings.read_timeout))
+    except requests.ConnectionError:
+      raise
+    except requests.Timeout as error:
+      if watchdog.expired:
+        raise FetchError(ERR_DEADLINE, f'{url} took over {settings.deadline} s') from error
+      raise FetchError(ERR_TIMEOUT, f'timed out: {url}: {error}') from error
+    except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as error:
+      raise FetchError(ERR_BAD_URL, f'cannot request {url}: {error}') from error
+    except requests.RequestException as error:
+      raise FetchError(ERR_CONNECTION, f'request to {url} failed: {error}') from error
+    except ValueError as error:
+      raise FetchError(ERR_BAD_URL, f'cannot request {url}: {error}') from error
+    try:
+      body = self._read_body(raw, url, watchdog)
+    finally:
+      raw.close()
+    return Response(url, raw.status_code, {k.lower(): v for k, v in raw.headers.items()}, body)
+
+  def _read_body(self, raw, url, watchdog):
     settings = self._settings
     declared = raw.headers.get('content-length', '')
     if declared.isdigit() and int(declared) > settings.max_bytes and \
@@ -296,14 +592,18 @@ class HttpClient:
                        f'{url} declares {declared} bytes, over the cap of {settings.max_bytes}')
     chunks, size = [], 0
     while True:
-      if time.monotonic() - started > settings.deadline:
-        raise FetchError(ERR_DEADLINE, f'{url} took over {settings.deadline} s')
       try:
         chunk = raw.raw.read1(CHUNK_BYTES, decode_content=True)
       except (urllib3.exceptions.ReadTimeoutError, socket.timeout) as error:
+        if watchdog.expired:
+          raise FetchError(ERR_DEADLINE, f'{url} took over {settings.deadline} s') from error
         raise FetchError(ERR_TIMEOUT, f'read timed out: {url}') from error
       except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as error:
+        if watchdog.expired:
+          raise FetchError(ERR_DEADLINE, f'{url} took over {settings.deadline} s') from error
         raise FetchError(ERR_CONNECTION, f'broken response from {url}: {error}') from error
+      if watchdog.expired:  # a shut-down socket can look like the end of the body
+        raise FetchError(ERR_DEADLINE, f'{url} took over {settings.deadline} s')
       if not chunk:
         return b''.join(chunks)
       size += len(chunk)
@@ -324,6 +624,14 @@ def acquire_client(handle, settings):
   return handle.acquire(lambda: SharedHttpClient(settings), tag=repr(settings)).client
 
 
+def _host_of(url):
+  """The authority of a URL, lower-case; '' for a URL too malformed to have one."""
+  try:
+    return urllib.parse.urlsplit(url or '').netloc.lower()
+  except ValueError:
+    return ''
+
+
 def map_by_host(items, url_of, work, lanes_per_host, threads=FETCH_THREADS):
   """``work(item)`` for every item on a thread pool; returns results in order.
 
@@ -335,7 +643,7 @@ def map_by_host(items, url_of, work, lanes_per_host, threads=FETCH_THREADS):
   lanes = collections.defaultdict(list)
   per_host = collections.Counter()
   for index, item in enumerate(items):
-    host = urllib.parse.urlsplit(url_of(item) or '').netloc.lower()
+    host = _host_of(url_of(item))
     lanes[(host, per_host[host] % lanes_per_host)].append(index)
     per_host[host] += 1
   results = [None] * len(items)

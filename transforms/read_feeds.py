@@ -3,37 +3,122 @@
 feedparser does the parsing, from bytes and never from a path or URL, so it
 opens nothing by itself. HTTP response headers, when there are any, are passed
 along so that a charset given only in ``Content-Type`` is honoured.
+
+Hostile XML: feedparser's strict parser is defusedxml's expat reader, set up
+once per process when this module is imported, and refuses every entity
+declaration and external reference; feedparser then parses the document
+again with its loose parser, which is given no declared entity to expand
+(only the predefined and HTML ones). So neither nested ("billion laughs") nor
+repeated references to a long entity can grow a feed, and XXE reads nothing,
+whatever the document's encoding. Entry text and titles are also cut at a
+cap.
 """
 
 import calendar
 import datetime
+import html.entities
 import io
 import re
+import xml.sax
 from typing import NamedTuple
 
+from defusedxml import expatreader
 import feedparser
+import feedparser.api
 
 from schemas import article as A
 from schemas import raw as R
+from transforms.decode import decode_bytes
 from transforms.extract import html_fragment_to_text
 
-__all__ = ['ParsedFeed', 'parse_feed', 'entries_to_raw_records', 'defuse_doctype']
+__all__ = ['ParsedFeed', 'parse_feed', 'entries_to_raw_records', 'create_parser']
 
-DOCTYPE_SCAN_BYTES = 64 << 10  # a DOCTYPE further in than this is not looked for
-MAX_ENTITY_VALUE = 100  # longest entity value kept, in bytes
-MAX_ENTITIES = 64  # most entity declarations kept
+MAX_ENTRY_TEXT_CHARS = 1 << 20  # longest entry text kept, in characters (about 150,000 words)
+MAX_ENTRY_HTML_CHARS = 4 * MAX_ENTRY_TEXT_CHARS  # longest entry HTML made into text, in characters
+MAX_TITLE_CHARS = 2000  # longest entry or feed title kept, in characters
+# Declared entities whose references are removed (one pass over the document
+# each); references to more stay as literal text, never expanded.
+MAX_DROPPED_ENTITIES = 64
+# The module xml.sax.make_parser imports for feedparser's strict parser: this
+# one, whose create_parser() returns the defused reader.
+SAX_DRIVER = __name__
 
-# An internal DTD subset. Entity declarations are what makes "billion laughs"
-# (nested expansion) and XXE (SYSTEM/PUBLIC entities) possible; expat stops the
-# former only after expanding megabytes through feedparser's Python callbacks.
-_INTERNAL_SUBSET = re.compile(rb'<!DOCTYPE\s+([\w:.-]+)([^\[>]*)\[(.*?)\]\s*>',
-                              re.DOTALL | re.IGNORECASE)
-# A general entity whose short literal value holds text and character
-# references only (no entity references, so no nesting).
-_ENTITY_CHAR = rb'(?:[^"\'&%<]|&#[0-9]{1,7};|&#x[0-9a-fA-F]{1,6};)'
-_SAFE_ENTITY = re.compile(
-    rb'<!ENTITY\s+[\w:.-]+\s+(?:"' + _ENTITY_CHAR + rb'{0,%d}"|\'' % MAX_ENTITY_VALUE
-    + _ENTITY_CHAR + rb"{0,%d}')\s*>" % MAX_ENTITY_VALUE)
+# A character reference to a surrogate or past U+10FFFF: feedparser's loose
+# parser raises on it ("surrogates not allowed", "chr() arg not in range").
+_CHAR_REF = re.compile(r'&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));')
+MAX_CODE_POINT_DIGITS = 8  # longer (after leading zeros) is past U+10FFFF in any base
+REPLACEMENT_CHAR_REF = '&#xFFFD;'
+_FIRST_ELEMENT = re.compile(rb'<[A-Za-z_]')  # the end of the prolog, where a DTD may be
+_ENTITY_DECLARATION = re.compile(rb'<!ENTITY\s+(?:%\s+)?([^\s%;&<>"\']+)')
+# Names whose references stay: XML's predefined entities and HTML's, which the
+# loose parser turns into one character each whatever the document declares.
+_KEPT_ENTITY_NAMES = frozenset(('lt', 'gt', 'amp', 'quot', 'apos')) | frozenset(
+    html.entities.name2codepoint)
+
+
+class _DefusedSaxParser(expatreader.DefusedExpatParser):
+  """defusedxml's expat reader, refusing entities with a SAX error.
+
+  defusedxml raises its own ValueErrors, which feedparser would not catch; a
+  SAXParseException makes feedparser fall back to its loose parser.
+  """
+
+  def _refuse(self, what):
+    raise xml.sax.SAXParseException(f'{what} refused', None, self)
+
+  def defused_entity_decl(self, name, *args):  # pylint: disable=arguments-differ
+    self._refuse(f'entity declaration {name!r}')
+
+  def defused_unparsed_entity_decl(self, name, *args):  # pylint: disable=arguments-differ
+    self._refuse(f'unparsed entity declaration {name!r}')
+
+  def defused_external_entity_ref_handler(self, context, base, sysid, pubid):
+    self._refuse(f'external reference {sysid!r}')
+
+
+def create_parser(*args, **kwargs):
+  """The SAX driver's entry point: ``xml.sax.make_parser`` calls it by module name."""
+  return _DefusedSaxParser(*args, forbid_dtd=False, forbid_entities=True,
+                           forbid_external=True, **kwargs)
+
+
+_FEEDPARSER_REPLACE_DOCTYPE = feedparser.api.replace_doctype
+
+
+def _declared_entities(data):
+  """Names of the entities a document's prolog declares, except the predefined and HTML ones."""
+  first_element = _FIRST_ELEMENT.search(data)
+  head = data[:first_element.start()] if first_element else data
+  names = {name.decode('utf-8', 'replace') for name in _ENTITY_DECLARATION.findall(head)}
+  return names - _KEPT_ENTITY_NAMES
+
+
+def _drop_declared_references(data):
+  """The document without references to the entities it declares (none is expanded)."""
+  for name in sorted(_declared_entities(data))[:MAX_DROPPED_ENTITIES]:
+    data = data.replace(b'&' + name.encode('utf-8') + b';', b'')
+  return data
+
+
+def _replace_doctype_without_entities(data):
+  """feedparser's DOCTYPE rewrite, with no declared entity left to expand.
+
+  feedparser calls it on the document already converted to UTF-8, so no
+  encoding hides a declaration from it. References to declared entities are
+  removed, and the loose parser is given none of their values: a long entity
+  referenced millions of times costs nothing.
+  """
+  version, data, _ = _FEEDPARSER_REPLACE_DOCTYPE(_drop_declared_references(data))
+  return version, data, {}
+
+
+def _defuse_feedparser():
+  """Points feedparser (module globals read at each parse) at the defused parsers."""
+  feedparser.api.PREFERRED_XML_PARSERS = [SAX_DRIVER]
+  feedparser.api.replace_doctype = _replace_doctype_without_entities
+
+
+_defuse_feedparser()
 
 
 class ParsedFeed(NamedTuple):
@@ -49,35 +134,55 @@ class ParsedFeed(NamedTuple):
     return 'feed has no entries'
 
 
-def defuse_doctype(data):
-  """Feed bytes whose DOCTYPE keeps only short, non-nesting, internal entities.
+def _repair_char_ref(match):
+  """U+FFFD's reference in place of a reference to a surrogate or past U+10FFFF."""
+  digits = match.group(1) or match.group(2) or '0'
+  if len(digits) > MAX_CODE_POINT_DIGITS:
+    return REPLACEMENT_CHAR_REF
+  code = int(digits, 16 if match.group(1) else 10)
+  if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+    return REPLACEMENT_CHAR_REF
+  return match.group(0)
 
-  External (SYSTEM/PUBLIC) and parameter entities, and entities whose value
-  references another entity, are removed, so nothing can expand
-  exponentially or read a file. References to removed entities are then
-  undefined, and feedparser's loose parser keeps them as text.
-  """
-  head = data[:DOCTYPE_SCAN_BYTES]
-  match = _INTERNAL_SUBSET.search(head)
-  if not match:
-    return data
-  kept = [m.group(0) for m in _SAFE_ENTITY.finditer(match.group(3))][:MAX_ENTITIES]
-  doctype = b'<!DOCTYPE ' + match.group(1) + b' [' + b''.join(kept) + b']>'
-  return data[:match.start()] + doctype + data[match.end():]
+
+def repaired_as_utf8(data):
+  """Feed bytes as UTF-8, decoded by detection, references to impossible characters replaced."""
+  text, _ = decode_bytes(data)
+  return _CHAR_REF.sub(_repair_char_ref, text).encode('utf-8')
+
+
+def _parse(data, headers):
+  return feedparser.parse(io.BytesIO(data), response_headers=headers,
+                          resolve_relative_uris=True, sanitize_html=True)
 
 
 def parse_feed(data, headers=None):
-  """Parses feed bytes (with optional HTTP response headers), DOCTYPE defused."""
-  parsed = feedparser.parse(io.BytesIO(defuse_doctype(data)),
-                            response_headers=headers or {},
-                            resolve_relative_uris=True, sanitize_html=True)
+  """Parses feed bytes (with optional HTTP response headers).
+
+  A feed feedparser cannot decode (a charset such as ``undefined`` whose codec
+  raises) or whose character references it cannot represent (a lone
+  surrogate) is parsed again from its text found by detection, with those
+  references replaced by U+FFFD.
+  """
+  headers = headers or {}
+  try:
+    parsed = _parse(data, headers)
+  except (LookupError, ValueError, OverflowError):  # UnicodeError is a ValueError
+    utf8_headers = {k: v for k, v in headers.items() if k.lower() != 'content-type'}
+    utf8_headers['content-type'] = 'application/xml; charset=utf-8'
+    parsed = _parse(repaired_as_utf8(data), utf8_headers)
   warning = None
   if parsed.get('bozo'):
     error = parsed.get('bozo_exception')
     warning = f'{type(error).__name__}: {error}' if error else 'malformed feed'
-  title = (parsed.get('feed') or {}).get('title') or None
+  title = _capped((parsed.get('feed') or {}).get('title'), MAX_TITLE_CHARS) or None
   return ParsedFeed(list(parsed.get('entries') or []), title, warning,
                     parsed.get('encoding'))
+
+
+def _capped(text, limit):
+  """``text`` cut to ``limit`` characters (None stays None)."""
+  return text[:limit] if text else text
 
 
 def struct_time_to_datetime(value):
@@ -100,7 +205,7 @@ def entry_text(entry):
       best = value
   if not best:
     best = entry.get('summary') or entry.get('description') or ''
-  return html_fragment_to_text(best)
+  return _capped(html_fragment_to_text(best[:MAX_ENTRY_HTML_CHARS]), MAX_ENTRY_TEXT_CHARS)
 
 
 def entry_authors(entry):
@@ -127,7 +232,8 @@ def entries_to_raw_records(parsed, source_uri):
     records.append({
         A.EXTERNAL_ID: entry.get('id') or None,
         A.URL: entry.get('link') or None,
-        A.TITLE: html_fragment_to_text(entry.get('title') or '') or None,
+        A.TITLE: _capped(html_fragment_to_text((entry.get('title') or '')[:MAX_ENTRY_HTML_CHARS]),
+                         MAX_TITLE_CHARS) or None,
         A.TEXT: entry_text(entry),
         A.AUTHORS: entry_authors(entry),
         A.CATEGORIES: entry_categories(entry),
