@@ -1,8 +1,10 @@
 """newsbeam's pipeline options and their validation."""
 
 import argparse
+import math
 import os
 import re
+import sys
 
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.options.pipeline_options import _BeamArgumentParser
@@ -12,6 +14,7 @@ from transforms.http import HOST_DELAY
 from transforms.http import MAX_BYTES
 from transforms.http import MAX_PER_HOST
 from transforms.http import RETRIES
+from transforms.read_files import display_path
 
 __all__ = ['NewsbeamOptions', 'ConfigError', 'validate_output', 'check_known_flags',
            'DEFAULT_OUTPUT']
@@ -19,6 +22,9 @@ __all__ = ['NewsbeamOptions', 'ConfigError', 'validate_output', 'check_known_fla
 DEFAULT_OUTPUT = 'out'
 LOG_LEVELS = ('debug', 'info', 'warning', 'error')
 DEFAULT_LOG_LEVEL = 'warning'
+DEFAULT_DEDUP_WINDOW_DAYS = 30
+MAX_DEDUP_WINDOW_DAYS = 36_500  # days (100 years); date arithmetic overflows far beyond
+EXIT_CONFIG_ERROR = 2  # the exit status of wrong configuration (pipeline.main)
 _RUN_ID = re.compile(r'\A[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z')
 
 
@@ -33,14 +39,19 @@ def _run_id(value):
   return value
 
 
-def _number(value, kind, minimum, strict):
+def _number(value, kind, minimum, strict, maximum=None):
+  """``value`` as an int or a finite float within bounds; an ArgumentTypeError otherwise."""
   try:
     number = kind(value)
-  except ValueError:
+  except (ValueError, OverflowError):
     number = None
-  if number is None or number < minimum or (strict and number == minimum):
+  if (number is None or not math.isfinite(number) or number < minimum or
+      (strict and number == minimum)):
     relation = '>' if strict else '>='
-    raise argparse.ArgumentTypeError(f'expected a number {relation} {minimum}, got {value!r}')
+    raise argparse.ArgumentTypeError(
+        f'expected a finite number {relation} {minimum}, got {value!r}')
+  if maximum is not None and number > maximum:
+    raise argparse.ArgumentTypeError(f'expected at most {maximum}, got {value!r}')
   return number
 
 
@@ -65,6 +76,10 @@ def _share(value):
 
 def _non_negative_int(value):
   return _number(value, int, 0, False)
+
+
+def _window_days(value):
+  return _number(value, int, 0, False, maximum=MAX_DEDUP_WINDOW_DAYS)
 
 
 class NewsbeamOptions(PipelineOptions):
@@ -151,9 +166,10 @@ class NewsbeamOptions(PipelineOptions):
         'applied after the built-in ones. Default: none.')
     parser.add_argument(
         '--dedup-window-days', '--dedup_window_days', dest='dedup_window_days',
-        type=_non_negative_int, default=30, metavar='DAYS',
+        type=_window_days, default=DEFAULT_DEDUP_WINDOW_DAYS, metavar='DAYS',
         help='Days of date partitions searched for articles written by earlier '
-        'runs (besides the dates this run writes to). Default: %(default)s.')
+        f'runs (besides the dates this run writes to), at most {MAX_DEDUP_WINDOW_DAYS}. '
+        'Default: %(default)s.')
     parser.add_argument(
         '--ner-model', '--ner_model', dest='ner_model', action='append',
         default=None, metavar='LANG=MODEL',
@@ -200,13 +216,27 @@ def validate_output(output):
                       f'({existing!r} denies writing)')
 
 
+class _OneLineParser(_BeamArgumentParser):
+  """Reports a wrong flag value in one line, not under a usage screen of every Beam flag."""
+
+  def error(self, message):
+    sys.stderr.write(f'newsbeam: error: {message} (see newsbeam --help)\n')
+    sys.exit(EXIT_CONFIG_ERROR)
+
+
 def check_known_flags(argv):
   """Raises ConfigError on a flag neither newsbeam nor Beam knows.
 
   Beam itself only logs and drops such flags, so a typo would silently run
-  with a default.
+  with a default. A flag value of the wrong type or out of range exits with
+  status 2 and one line on stderr, as argparse errors do.
   """
-  parser = _BeamArgumentParser(allow_abbrev=False)
+  for arg in argv:
+    shown = display_path(arg)
+    if shown != arg:
+      raise ConfigError(f"argument '{shown}' holds bytes that are not UTF-8, which Beam "
+                        'cannot pass on: name the folder above it, or a glob (e.g. parent/in*/**)')
+  parser = _OneLineParser(allow_abbrev=False)
   for cls in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
     cls._add_argparse_args(parser)  # pylint: disable=protected-access
   _, unknown = parser.parse_known_args(argv)

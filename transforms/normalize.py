@@ -15,6 +15,7 @@ import schemas
 from schemas import article as A
 from schemas import raw as R
 from transforms import stage
+from transforms.decode import replace_lone_surrogates
 
 __all__ = ['NormalizeArticles', 'normalize_text', 'normalize_inline',
            'canonicalize_url', 'parse_published', 'source_of',
@@ -49,7 +50,7 @@ def normalize_text(text):
   """NFC text, entities decoded, one paragraph per line, paragraphs joined by blank lines."""
   if not text:
     return ''
-  text = unicodedata.normalize('NFC', html.unescape(text))
+  text = unicodedata.normalize('NFC', html.unescape(replace_lone_surrogates(text)))
   text = _NEWLINES.sub('\n', text)
   text = _CONTROL.sub(' ', _INVISIBLE.sub('', text))
   paragraphs = (_WHITESPACE.sub(' ', line).strip() for line in text.split('\n'))
@@ -68,7 +69,7 @@ def canonicalize_url(url):
   if not url or not isinstance(url, str):
     return None
   try:
-    parts = urllib.parse.urlsplit(url.strip())
+    parts = urllib.parse.urlsplit(replace_lone_surrogates(url).strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or '').rstrip('.')
     port = parts.port
@@ -200,7 +201,7 @@ def normalize_record(raw, run_id, ingested_at):
       A.ARTICLE_ID: make_article_id(url, source, title, text),
       A.EXTERNAL_ID: normalize_inline(raw.get(A.EXTERNAL_ID)),
       A.URL: url,
-      A.SOURCE_URI: raw[A.SOURCE_URI],
+      A.SOURCE_URI: replace_lone_surrogates(raw[A.SOURCE_URI]),
       A.SOURCE: source,
       A.TITLE: title,
       A.TEXT: text,
@@ -215,7 +216,7 @@ def normalize_record(raw, run_id, ingested_at):
       A.WORD_COUNT: len(text.split()),
       A.CONTENT_HASH: make_content_hash(text),
       A.TEXT_ORIGIN: raw.get(A.TEXT_ORIGIN) or A.TEXT_FROM_FILE,
-      A.FULL_TEXT_ERROR: raw.get(A.FULL_TEXT_ERROR),
+      A.FULL_TEXT_ERROR: replace_lone_surrogates(raw.get(A.FULL_TEXT_ERROR)),
       A.BOILERPLATE: [],
       A.ENTITIES: [],
       A.NER_MODEL: None,
@@ -239,7 +240,7 @@ class _NormalizeFn(beam.DoFn):
     if warning:
       yield stage.warn(warning)
     if article is None:
-      yield stage.drop(DROP_EMPTY_TEXT, STAGE, raw[A.SOURCE_URI],
+      yield stage.drop(DROP_EMPTY_TEXT, STAGE, replace_lone_surrogates(raw[A.SOURCE_URI]),
                        title=normalize_inline(raw.get(A.TITLE)))
       return
     yield article

@@ -26,6 +26,7 @@ from schemas import article as A
 from schemas import dead_letter as D
 from schemas import drop as X
 from schemas import report as R
+from transforms.decode import replace_lone_surrogates
 
 __all__ = ['ApplyStage', 'StageOutputs', 'Stages', 'merge_outcomes',
            'with_input_formats', 'drop',
@@ -68,9 +69,9 @@ def counter_name(step, kind):
 def make_drop(reason, stage, source_uri, article_id=None, duplicate_of=None,
               title=None, detail=None):
   """A drop-audit record (run_id and schema version are added by the writer)."""
-  return {X.REASON: reason, X.STAGE: stage, X.SOURCE_URI: source_uri,
+  return {X.REASON: reason, X.STAGE: stage, X.SOURCE_URI: replace_lone_surrogates(source_uri),
           X.ARTICLE_ID: article_id, X.DUPLICATE_OF: duplicate_of,
-          X.TITLE: title, X.DETAIL: detail,
+          X.TITLE: replace_lone_surrogates(title), X.DETAIL: replace_lone_surrogates(detail),
           X.DROPPED_AT: datetime.datetime.now(datetime.timezone.utc)}
 
 
@@ -95,7 +96,7 @@ def make_excerpt(value):
     value = value[:EXCERPT_CHARS].decode('utf-8', errors='replace')
   elif isinstance(value, dict):
     value = value.get(A.TEXT) or value.get(A.TITLE) or repr(value)
-  text = str(value)[:EXCERPT_CHARS]
+  text = replace_lone_surrogates(str(value)[:EXCERPT_CHARS])
   return ''.join(c if c.isprintable() or c in '\n\t' else '\ufffd' for c in text)
 
 
@@ -103,9 +104,9 @@ def make_dead_letter(stage, source_uri, error_type, message, excerpt=None):
   """A dead-letter record (run_id and schema version are added by the writer)."""
   return {
       D.STAGE: stage,
-      D.SOURCE_URI: source_uri,
+      D.SOURCE_URI: replace_lone_surrogates(source_uri),
       D.ERROR_TYPE: error_type,
-      D.MESSAGE: str(message)[:MESSAGE_CHARS],
+      D.MESSAGE: replace_lone_surrogates(str(message)[:MESSAGE_CHARS]),
       D.EXCERPT: make_excerpt(excerpt),
       D.FAILED_AT: datetime.datetime.now(datetime.timezone.utc),
   }

@@ -7,6 +7,10 @@ pipeline has finished (``pipeline/commit.py``), so readers never see a part
 of a run. Beam's ``fileio.WriteToFiles`` is not used: on the local filesystem
 it fails silently to create Hive sub-folders (apache/beam#21313). Dataset
 names, schemas and partition rules come from ``schemas.datasets``.
+
+As a safety net, a string that cannot be encoded as UTF-8 (a lone surrogate
+that slipped into a message, an excerpt or a field) is repaired with U+FFFD
+before the shuffle and before Arrow sees it, instead of failing the run.
 """
 
 import apache_beam as beam
@@ -20,6 +24,7 @@ from schemas import datasets as S
 from schemas import dead_letter as D
 from schemas import drop as X
 from schemas import report as R
+from transforms.decode import repair_strings
 from transforms.entities import entity_rows
 
 __all__ = ['WriteDataset', 'WriteDatasets', 'write_parquet', 'COMPRESSION',
@@ -28,6 +33,14 @@ __all__ = ['WriteDataset', 'WriteDatasets', 'write_parquet', 'COMPRESSION',
 COMPRESSION = 'zstd'
 ROW_GROUP_ROWS = 10_000  # rows buffered before a row group is written
 MAX_ROWS_PER_FILE = 1_000_000  # a partition with more rows gets more files
+
+
+def _table(batch, schema):
+  """An Arrow table of rows; rows holding strings that are not valid UTF-8 are repaired first."""
+  try:
+    return pa.Table.from_pylist(batch, schema=schema)
+  except UnicodeEncodeError:
+    return pa.Table.from_pylist([repair_strings(row) for row in batch], schema=schema)
 
 
 def write_parquet(path, rows, schema, row_group_rows=ROW_GROUP_ROWS):
@@ -40,11 +53,11 @@ def write_parquet(path, rows, schema, row_group_rows=ROW_GROUP_ROWS):
       for row in rows:
         batch.append(row)
         if len(batch) >= row_group_rows:
-          writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+          writer.write_table(_table(batch, schema))
           count += len(batch)
           batch = []
       if batch or not count:
-        writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+        writer.write_table(_table(batch, schema))
         count += len(batch)
   return count
 
@@ -102,9 +115,13 @@ class WriteDataset(beam.PTransform):
     self._max_rows = max_rows_per_file
 
   def expand(self, pcoll):
+    # Repaired before the shuffle, whose coder cannot encode lone surrogates either.
     if self._partition_fn is not None:
       pcoll = pcoll | 'KeyByPartition' >> beam.Map(
-          lambda r, fn: (fn(r), r), self._partition_fn)
+          lambda r, fn: (fn(r), repair_strings(r)), self._partition_fn)
+    else:
+      pcoll = pcoll | 'RepairStrings' >> beam.Map(
+          lambda pair: (pair[0], repair_strings(pair[1])))
     return (pcoll
             | 'GroupByPartition' >> beam.GroupByKey()
             | 'WritePartitions' >> beam.ParDo(_WritePartitionFn(
@@ -113,15 +130,15 @@ class WriteDataset(beam.PTransform):
 
 
 def complete_dead_letter(record, run_id):
-  """A dead letter with the run's id and the schema version."""
-  return dict(record, **{D.RUN_ID: run_id,
-                         D.SCHEMA_VERSION_FIELD: schemas.SCHEMA_VERSION})
+  """A dead letter with the run's id and the schema version, its strings repaired."""
+  return repair_strings(dict(record, **{D.RUN_ID: run_id,
+                                        D.SCHEMA_VERSION_FIELD: schemas.SCHEMA_VERSION}))
 
 
 def complete_drop(record, run_id):
-  """A drop-audit record with the run's id and the schema version."""
-  return dict(record, **{X.RUN_ID: run_id,
-                         X.SCHEMA_VERSION_FIELD: schemas.SCHEMA_VERSION})
+  """A drop-audit record with the run's id and the schema version, its strings repaired."""
+  return repair_strings(dict(record, **{X.RUN_ID: run_id,
+                                        X.SCHEMA_VERSION_FIELD: schemas.SCHEMA_VERSION}))
 
 
 class WriteDatasets(beam.PTransform):
