@@ -16,7 +16,7 @@ import sys
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from transforms.boilerplate import apply_rules
+from transforms.boilerplate_rules import apply_rules
 from transforms.entities import DEFAULT_ENTITY_TYPES
 from transforms.entities import PIPE_BATCH_SIZE
 from transforms.entities import default_ner_models

@@ -20,7 +20,7 @@ import time
 from benchmarks.corpus import EVAL_PAGES
 from schemas import article as A
 from schemas.article import ARTICLE_SCHEMA
-from transforms.boilerplate import apply_rules
+from transforms.boilerplate_rules import apply_rules
 from transforms.decode import decode_bytes
 from transforms.decode import find_declared_charset
 from transforms.dedup import minhash_signature

@@ -12,7 +12,7 @@ import json
 import pathlib
 
 from schemas import article as A
-from transforms.boilerplate import apply_rules
+from transforms.boilerplate_rules import apply_rules
 from transforms.canonical import canonical_key
 from transforms.entities import DEFAULT_ENTITY_TYPES
 from transforms.entities import default_ner_models

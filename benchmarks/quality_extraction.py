@@ -21,7 +21,7 @@ import duckdb
 import trafilatura
 
 from pipeline.main import run
-from transforms.boilerplate import apply_rules
+from transforms.boilerplate_rules import apply_rules
 from transforms.normalize import normalize_text
 
 EVAL = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'eval' / 'article-extraction'

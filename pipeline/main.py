@@ -35,10 +35,12 @@ from pipeline.summary import format_summary
 from schemas import datasets as S
 from schemas import run as M
 from transforms.accounting import AccountRun
-from transforms.boilerplate import DEFAULT_RULES
-from transforms.boilerplate import RulesFileError
+from transforms.boilerplate import CLEANER_MODEL
+from transforms.boilerplate import CLEANER_OFF
 from transforms.boilerplate import StripBoilerplate
-from transforms.boilerplate import load_rules_file
+from transforms.boilerplate_rules import DEFAULT_RULES
+from transforms.boilerplate_rules import RulesFileError
+from transforms.boilerplate_rules import load_rules_file
 from transforms.dedup import Deduplicate
 from transforms.entities import DEFAULT_ENTITY_TYPES
 from transforms.entities import TagEntities
@@ -55,6 +57,8 @@ from transforms.http import parse_networks
 from transforms.inputs import ReadInputs
 from transforms.language import DetectLanguage
 from transforms.normalize import NormalizeArticles
+from transforms.paragraph_cleaner import CleanerModelError
+from transforms.paragraph_cleaner import load_cleaner_model
 from transforms.read_files import InputPatternError
 from transforms.read_files import expand_inputs
 from transforms.stage import COUNTER_NAMESPACE
@@ -88,6 +92,8 @@ class RunContext(NamedTuple):
   output: str
   paths: list
   boilerplate_rules: tuple  # empty when stripping is off
+  use_classifier: bool  # --cleaner model
+  cleaner_model: str  # a model file, or None for the packaged one
   ner_models: dict  # language -> spaCy pipeline package
   entity_types: tuple
   dedup_window_days: int
@@ -111,7 +117,7 @@ def build_pipeline(p, context):
       context.run_id, context.started_at))
   if context.boilerplate_rules:
     articles = stages.add(articles | 'StripBoilerplate' >> StripBoilerplate(
-        context.boilerplate_rules))
+        context.boilerplate_rules, context.use_classifier, context.cleaner_model))
   articles = stages.add(articles | 'Deduplicate' >> Deduplicate(
       context.output, context.started_at.date(), context.dedup_window_days))
   articles = stages.add(articles | 'DetectLanguage' >> DetectLanguage())
@@ -232,18 +238,25 @@ def prepare(argv):
       allowed_private=allowed)
   states = {}  # read in execute(), under the output's lock
   rules = ()
-  if not nb.keep_boilerplate:
+  cleaner = CLEANER_OFF if nb.keep_boilerplate else nb.cleaner
+  if cleaner != CLEANER_OFF:
     rules = DEFAULT_RULES
     if nb.boilerplate_rules:
       try:
         rules += load_rules_file(nb.boilerplate_rules)
       except RulesFileError as error:
         raise ConfigError(str(error)) from error
+  if cleaner == CLEANER_MODEL:
+    try:
+      load_cleaner_model(nb.cleaner_model)  # fails here, not on a worker
+    except CleanerModelError as error:
+      raise ConfigError(f'--cleaner-model: {error}') from error
   ner_models = parse_ner_models(nb.ner_model, default_ner_models(), is_installed)
   entity_types = parse_entity_types(nb.entity_types, DEFAULT_ENTITY_TYPES)
   started_at = datetime.datetime.now(datetime.timezone.utc)
   run_id = nb.run_id or S.new_run_id(started_at)
   return options, RunContext(run_id, started_at, output, paths, rules,
+                             cleaner == CLEANER_MODEL, nb.cleaner_model,
                              ner_models, entity_types, nb.dedup_window_days,
                              feed_urls, states, settings, nb.fetch_full_text,
                              state_dir, nb.max_dead_letter_share)

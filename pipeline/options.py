@@ -158,12 +158,22 @@ class NewsbeamOptions(PipelineOptions):
         '--keep-boilerplate', '--keep_boilerplate', dest='keep_boilerplate',
         action='store_true', default=False,
         help='Do not strip boilerplate (consent blurbs, teasers, footers, '
-        'repeated paragraphs). Default: strip.')
+        'repeated paragraphs): the same as --cleaner off. Default: strip.')
     parser.add_argument(
         '--boilerplate-rules', '--boilerplate_rules', dest='boilerplate_rules',
         default=None, metavar='FILE',
         help='TOML or YAML file of extra boilerplate rules (see README), '
         'applied after the built-in ones. Default: none.')
+    parser.add_argument(
+        '--cleaner', dest='cleaner', default='model', choices=('model', 'rules', 'off'),
+        help='How boilerplate is removed: "model" = the audited rules, the learned '
+        'paragraph classifier and per-source repeats; "rules" = rules and repeats; '
+        '"off" = nothing (as --keep-boilerplate). Default: %(default)s.')
+    parser.add_argument(
+        '--cleaner-model', '--cleaner_model', dest='cleaner_model', default=None,
+        metavar='FILE',
+        help='A paragraph classifier written by scripts/train_cleaner.py, instead '
+        'of the one packaged with newsbeam. Default: the packaged model.')
     parser.add_argument(
         '--dedup-window-days', '--dedup_window_days', dest='dedup_window_days',
         type=_window_days, default=DEFAULT_DEDUP_WINDOW_DAYS, metavar='DAYS',

@@ -5,7 +5,7 @@ constants of these modules; the writers turn them into tables with these
 schemas and never let pyarrow infer one.
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: flags, boilerplate scores, drop titles and details, stage counts
 
 
 def _package_version():

@@ -23,6 +23,8 @@ CONTENT_HASH = 'content_hash'
 BOILERPLATE = 'boilerplate'
 BOILERPLATE_RULE = 'rule'
 BOILERPLATE_TEXT = 'text'
+BOILERPLATE_SCORE = 'score'
+FLAGS = 'flags'
 ENTITIES = 'entities'
 NER_MODEL = 'ner_model'
 MINHASH = 'minhash'
@@ -43,14 +45,21 @@ DATE_FROM_INGESTED = 'ingested'
 UNDETERMINED_LANGUAGE = 'und'
 
 # Values of TEXT_ORIGIN: where the text came from.
-TEXT_FROM_FILE = 'file'  # a text, HTML or JSON input
+TEXT_FROM_FILE = 'file'  # text given as such: a text file or a JSON object's text
+TEXT_FROM_HTML = 'html'  # extracted from an HTML input (a file or a JSON object's html)
 TEXT_FROM_FEED = 'feed'  # the feed entry's own content or summary
 TEXT_FROM_PAGE = 'page'  # the entry's page, fetched and extracted
+TEXT_FROM_LINK = 'link_only'  # an entry with a title and a link, and no text of its own
 
-# One removed piece of text and the rule that removed it.
+# Values of FLAGS: what a reader should know about an article.
+FLAG_ALL_BOILERPLATE = 'all_boilerplate'  # the cleaners would have removed all of its text
+
+# One removed piece of text, the rule that removed it, and the classifier's
+# score when the classifier did.
 BOILERPLATE_ITEM = pa.struct([
     pa.field(BOILERPLATE_RULE, pa.string(), nullable=False),
     pa.field(BOILERPLATE_TEXT, pa.string(), nullable=False),
+    pa.field(BOILERPLATE_SCORE, pa.float64()),
 ])
 
 ARTICLE_SCHEMA = pa.schema([
@@ -73,6 +82,7 @@ ARTICLE_SCHEMA = pa.schema([
     pa.field(TEXT_ORIGIN, pa.string(), nullable=False),
     pa.field(FULL_TEXT_ERROR, pa.string()),
     pa.field(BOILERPLATE, pa.list_(BOILERPLATE_ITEM)),
+    pa.field(FLAGS, pa.list_(pa.string())),
     pa.field(ENTITIES, pa.list_(MENTION)),
     pa.field(NER_MODEL, pa.string()),
     pa.field(MINHASH, pa.list_(pa.uint32())),

@@ -5,17 +5,16 @@ from apache_beam.testing.util import equal_to
 import pytest
 
 from schemas import article as A
-from schemas import drop as X
 from tests.conftest import SAMPLE_DATED
 from tests.conftest import SAMPLE_UNDATED
-from transforms.boilerplate import DEFAULT_RULES
 from transforms.boilerplate import MIN_REPEAT_ARTICLES
-from transforms.boilerplate import RulesFileError
 from transforms.boilerplate import StripBoilerplate
-from transforms.boilerplate import apply_rules
 from transforms.boilerplate import is_repeated
-from transforms.boilerplate import load_rules_file
-from transforms.boilerplate import paragraph_fingerprint
+from transforms.boilerplate_rules import DEFAULT_RULES
+from transforms.boilerplate_rules import RulesFileError
+from transforms.boilerplate_rules import apply_rules
+from transforms.boilerplate_rules import load_rules_file
+from transforms.boilerplate_rules import paragraph_fingerprint
 from transforms.normalize import normalize_text
 from transforms.read_files import parse_text_file
 
@@ -104,9 +103,10 @@ def test_source_footer_only_at_the_end():
   assert apply_rules(text) == (text, [])
 
 
-def test_fingerprint_folds_case_punctuation_and_digits():
+def test_fingerprint_folds_case_and_punctuation_not_digits():
   assert paragraph_fingerprint('Follow us on X!') == paragraph_fingerprint('follow us   on x')
-  assert paragraph_fingerprint('Updated 10:32') == paragraph_fingerprint('Updated 11:45')
+  # Templated paragraphs with other numbers are other paragraphs.
+  assert paragraph_fingerprint('Shares rose 3.1%') != paragraph_fingerprint('Shares rose 2.4%')
   assert paragraph_fingerprint('!') is None
 
 
@@ -133,16 +133,18 @@ def test_repeated_paragraphs_pass():
                for i in range(3)]
   articles.append(_article('e0', 'example.org', 'Empty', footer))
   with TestPipeline() as p:
-    out = p | beam.Create(articles) | StripBoilerplate(DEFAULT_RULES)
+    out = p | beam.Create(articles) | StripBoilerplate(DEFAULT_RULES, use_classifier=False)
     assert_that(out.records | beam.Map(lambda a: (a[A.SOURCE_URI], a[A.TEXT],
-                                                  [b[A.BOILERPLATE_RULE] for b in a[A.BOILERPLATE]])),
+                                                  [b[A.BOILERPLATE_RULE] for b in a[A.BOILERPLATE]],
+                                                  a.get(A.FLAGS) or [])),
                 equal_to([(f'a{i}', f'Unique body of story {names[i]}.',
-                           ['repeated_in_source']) for i in range(4)] +
-                         [('b0', f'Other body.\n\n{footer}', [])] +
-                         [(f'c{i}', 'Same body.\n\nSame end.', []) for i in range(3)]),
+                           ['repeated_in_source'], []) for i in range(4)] +
+                         [('b0', f'Other body.\n\n{footer}', [], [])] +
+                         [(f'c{i}', 'Same body.\n\nSame end.', [], []) for i in range(3)] +
+                         # All of it repeated: kept whole and flagged, never dropped.
+                         [('e0', footer, [], ['all_boilerplate'])]),
                 label='Records')
-    assert_that(out.dropped | beam.Map(lambda d: (d[X.REASON], d[X.SOURCE_URI])),
-                equal_to([('empty_after_boilerplate', 'e0')]), label='Drops')
+    assert_that(out.dropped, equal_to([]), label='Drops')
 
 
 def test_user_rules_files(tmp_path):
@@ -172,3 +174,58 @@ def test_bad_rules_files_are_refused(tmp_path, content, message):
   path.write_text(content)
   with pytest.raises(RulesFileError, match=message):
     load_rules_file(str(path))
+
+
+def _text_article(uri, text, origin='file', source='example.org', title=None):
+  article = _article(uri, source, title or uri, text)
+  article[A.TEXT_ORIGIN] = origin
+  article[A.FLAGS] = []
+  return article
+
+
+MENU = 'Home | News | Sport | Weather | Contact'
+PROSE = ('The council voted on Tuesday to rebuild the old bridge over the river, '
+         'after two years of delays and a long public consultation that drew '
+         'hundreds of comments from residents.')
+
+
+def test_the_classifier_step_removes_what_it_scores_as_boilerplate_with_its_score():
+  page = ['Skip to content', 'Home', 'News', 'Sport', 'Weather',
+          'Bridge to be rebuilt after years of delay', PROSE,
+          'Work starts in spring and should take eighteen months, the council said, with '
+          'the old bridge closed to traffic from March and a temporary footbridge.',
+          'Residents welcomed the decision but some shop owners on the east bank worried '
+          'about losing trade while the bridge is closed, and asked for help with parking.',
+          'Related articles', 'About us', 'Privacy policy', 'Terms of use',
+          '© 2024 Example Gazette']
+  articles = [_text_article('page.txt', '\n\n'.join(page))]
+  with TestPipeline() as p:
+    out = p | beam.Create(articles) | StripBoilerplate(DEFAULT_RULES)
+    assert_that(out.records | beam.Map(
+        lambda a: ([p for p in a[A.TEXT].split('\n\n') if len(p) > 100],
+                   sorted((b[A.BOILERPLATE_RULE], b[A.BOILERPLATE_TEXT]) for b in a[A.BOILERPLATE]
+                          if b[A.BOILERPLATE_TEXT] in ('Home', 'Privacy policy', 'Terms of use',
+                                                       '© 2024 Example Gazette')),
+                   all(b[A.BOILERPLATE_SCORE] >= 0.5 for b in a[A.BOILERPLATE]
+                       if b[A.BOILERPLATE_RULE] == 'classifier'))),
+                equal_to([(page[6:9], [('classifier', 'Home'), ('classifier', 'Privacy policy'),
+                                       ('classifier', 'Terms of use'),
+                                       ('copyright', '© 2024 Example Gazette')], True)]))
+
+
+def test_templated_articles_keep_their_bodies():
+  """Five market reports differing only in their numbers are five articles, whole."""
+  reports = []
+  for n in range(5):
+    text = (f'The index closed at {4100 + n * 37} points on day {n + 1}, a change of '
+            f'{n * 0.3:.1f} percent.\n\nTrading volume reached {n + 2} billion shares, '
+            f'with {200 + n} gainers and {150 - n} decliners.\n\n'
+            'This report is generated automatically from exchange data.')
+    reports.append(_text_article(f'r{n}.txt', text, source='markets.example.org',
+                                 title=f'Market close, day {n + 1}'))
+  with TestPipeline() as p:
+    out = p | beam.Create(reports) | StripBoilerplate(DEFAULT_RULES, use_classifier=False)
+    assert_that(out.records | beam.Map(
+        lambda a: (a[A.SOURCE_URI], len(a[A.TEXT].split('\n\n')),
+                   [b[A.BOILERPLATE_RULE] for b in a[A.BOILERPLATE]])),
+                equal_to([(f'r{n}.txt', 2, ['repeated_in_source']) for n in range(5)]))

@@ -9,7 +9,7 @@ from schemas import entity as E
 from schemas.entity import ENTITY_SCHEMA
 from tests.conftest import SAMPLE_DATED
 from tests.conftest import SAMPLE_UNDATED
-from transforms.boilerplate import apply_rules
+from transforms.boilerplate_rules import apply_rules
 from transforms.entities import DEFAULT_ENTITY_TYPES
 from transforms.entities import TagEntities
 from transforms.entities import chunk_text

@@ -112,6 +112,19 @@ def _when(article):
   return (article[A.PUBLISHED_AT] or article[A.INGESTED_AT]).timestamp()
 
 
+def article_id_of(article):
+  return article[A.ARTICLE_ID]
+
+
+def content_key(article):
+  """What two copies of one text share: the content hash; an article without text has its own.
+
+  Link-only entries of an aggregator all have empty text but are different
+  articles.
+  """
+  return article[A.CONTENT_HASH] if article[A.TEXT] else 'id:' + article[A.ARTICLE_ID]
+
+
 def completeness_key(article):
   """Sort key: most complete first (longest text, then earliest publication)."""
   published = article[A.PUBLISHED_AT]
@@ -210,16 +223,16 @@ class _KeepFirstFn(beam.DoFn):
 class _KeepOnePer(beam.PTransform):
   """One article per key: the first by ``order``; returns StageOutputs."""
 
-  def __init__(self, key, order, reason, step, label=None):
+  def __init__(self, key_fn, order, reason, step, label=None):
     super().__init__(label)
-    self._key = key
+    self._key_fn = key_fn
     self._order = order
     self._reason = reason
     self._step = step
 
   def expand(self, pcoll):
     return (pcoll
-            | 'Key' >> beam.Map(lambda a, key: (a[key], a), self._key)
+            | 'Key' >> beam.Map(lambda a, key_fn: (key_fn(a), a), self._key_fn)
             | 'Group' >> beam.GroupByKey()
             | 'KeepFirst' >> stage.ApplyStage(_KeepFirstFn(self._order, self._reason),
                                               STAGE, step=self._step, fan_in=True))
@@ -237,14 +250,17 @@ class _DropExistingFn(beam.DoFn):
 
 
 class _SignFn(beam.DoFn):
-  """Adds the MinHash signature of the article's text."""
+  """Adds the MinHash signature of the article's text (none for an article without text)."""
 
   def process(self, article):
-    yield dict(article, **{A.MINHASH: minhash_signature(article[A.TEXT])})
+    signature = minhash_signature(article[A.TEXT]) if article[A.TEXT] else None
+    yield dict(article, **{A.MINHASH: signature})
 
 
 def _new_band_entries(article):
   signature = article[A.MINHASH]
+  if signature is None:
+    return []
   keys = band_keys([signature])[0]
   entry = (precedence(article), article[A.ARTICLE_ID], signature)
   return [(int(k), entry) for k in keys]
@@ -284,9 +300,9 @@ class Deduplicate(beam.PTransform):
 
   def expand(self, pcoll):
     by_id = pcoll | 'KeepMostCompletePerId' >> _KeepOnePer(
-        A.ARTICLE_ID, completeness_key, DROP_DUPLICATE_ID, f'{STAGE}/id')
+        article_id_of, completeness_key, DROP_DUPLICATE_ID, f'{STAGE}/id')
     by_content = by_id.records | 'KeepFirstPerContent' >> _KeepOnePer(
-        A.CONTENT_HASH, precedence, DROP_DUPLICATE_CONTENT, f'{STAGE}/content')
+        content_key, precedence, DROP_DUPLICATE_CONTENT, f'{STAGE}/content')
     signed = by_content.records | 'Sign' >> stage.ApplyStage(
         _SignFn(), STAGE, step=f'{STAGE}/sign')
     unique = signed.records

@@ -96,6 +96,7 @@ class _ExtractMainTextFn(beam.DoFn):
     out[A.AUTHORS] = record.get(A.AUTHORS) or _split_authors(extracted['author'])
     out[R.PUBLISHED] = record.get(R.PUBLISHED) or extracted['date']
     out[R.HTML] = None
+    out[A.TEXT_ORIGIN] = record.get(A.TEXT_ORIGIN) or A.TEXT_FROM_HTML
     yield out
 
 

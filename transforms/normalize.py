@@ -27,6 +27,7 @@ WARN_DATE_UNPARSEABLE = 'date_unparseable'
 WARN_DATE_OUT_OF_RANGE = 'date_out_of_range'
 
 HASH_HEX_CHARS = 32  # 128-bit ids and hashes, as hex
+MAX_PLACEHOLDER_CHARS = 400  # a longer text is never only a placeholder
 MAX_FUTURE = datetime.timedelta(days=1)  # later publication dates are not trusted
 MIN_YEAR = 1900  # earlier publication dates are not trusted
 MAX_DATE_CHARS = 100  # longer date strings are not dates
@@ -43,6 +44,14 @@ _CONTROL = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]')
 # dateutil reads almost anything as a date ("5" is the 5th of this month): it
 # is only trusted with strings that name a four-digit year.
 _HAS_YEAR = re.compile(r'(?<!\d)(?:1[89]|2\d)\d\d(?!\d)')
+# What aggregators put in an entry that is only a link: "Comments", "[link]
+# [comments]", "Article URL: ... Comments URL: ... Points: 12 # Comments: 3".
+_PLACEHOLDER_LINE = re.compile(
+    r'\A\W*(?:\d+\s+)?(?:comments?|discuss(?:ion)?|link|permalink|read more|continue reading'
+    r'|\[link\]\s*\[comments?\]|submitted by \S+(?:\s+\[link\]\s*\[comments?\])?'
+    r'|(?:article url|comments url|url|points|# comments|comments)\s*:\s*\S*'
+    r'(?:\s+(?:article url|comments url|points|# comments)\s*:\s*\S*)*)\W*\Z',
+    re.IGNORECASE)
 _NEWLINES = re.compile(r'\r\n?|[\u2028\u2029\x0b\x0c\x85]')
 
 
@@ -181,6 +190,15 @@ def make_content_hash(text):
   return _hash(text)
 
 
+def is_placeholder_text(text):
+  """Whether a text says nothing but "Comments" or a link: an aggregator's entry."""
+  if not text:
+    return True
+  if len(text) > MAX_PLACEHOLDER_CHARS:
+    return False
+  return all(_PLACEHOLDER_LINE.match(line) for line in text.split('\n\n'))
+
+
 def normalize_record(raw, run_id, ingested_at):
   """An article record from a raw record; returns ``(article, warning)``.
 
@@ -188,10 +206,13 @@ def normalize_record(raw, run_id, ingested_at):
   language step.
   """
   text = normalize_text(raw.get(A.TEXT))
-  if not text:
-    return None, None
   url = canonicalize_url(raw.get(A.URL))
   title = normalize_inline(raw.get(A.TITLE))
+  origin = raw.get(A.TEXT_ORIGIN) or A.TEXT_FROM_FILE
+  if is_placeholder_text(text) and url and title:
+    text, origin = '', A.TEXT_FROM_LINK  # an aggregator's entry: a title and a link
+  elif not text:
+    return None, None
   source = source_of(raw, url)
   published, warning = parse_published(
       raw.get(R.PUBLISHED) or raw.get(R.HEADER_DATE), ingested_at)
@@ -215,9 +236,10 @@ def normalize_record(raw, run_id, ingested_at):
       A.LANGUAGE_CONFIDENCE: None,
       A.WORD_COUNT: len(text.split()),
       A.CONTENT_HASH: make_content_hash(text),
-      A.TEXT_ORIGIN: raw.get(A.TEXT_ORIGIN) or A.TEXT_FROM_FILE,
+      A.TEXT_ORIGIN: origin,
       A.FULL_TEXT_ERROR: replace_lone_surrogates(raw.get(A.FULL_TEXT_ERROR)),
       A.BOILERPLATE: [],
+      A.FLAGS: [],
       A.ENTITIES: [],
       A.NER_MODEL: None,
       A.MINHASH: None,

@@ -1,0 +1,680 @@
+"""Trains the paragraph cleaner on ../shared/eval and writes its JSON and model card.
+
+    .venv/bin/python scripts/train_cleaner.py [--eval-dir ../shared/eval]
+        [--out transforms/models] [--limit N] [--date YYYY-MM-DD]
+
+Labelled paragraphs come from article-extraction-2025 only, on two paths:
+  text: the page's whole visible text cut into blocks (block-level elements
+        and line breaks), as a user's scraped text would be;
+  html: trafilatura's extracted paragraphs, as newsbeam's HTML stage gives them.
+A paragraph is labelled by how much of it is in the gold ``articleBody``
+(token trigrams for long paragraphs, whole-line matches for short ones); the
+``with`` and ``without`` snippets override. Sites (registered domains) are split
+by a hash: about a quarter is validation, never used to train or to choose a
+threshold. Training needs scikit-learn; the written model does not.
+"""
+
+import argparse
+import collections
+import gzip
+import hashlib
+import json
+import pathlib
+import re
+import sys
+
+import lxml.etree
+import lxml.html
+import numpy as np
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+  sys.path.insert(0, str(REPO))
+
+from transforms import paragraph_cleaner as pc  # pylint: disable=wrong-import-position
+from transforms import paragraph_features as pf  # pylint: disable=wrong-import-position
+
+DEFAULT_EVAL_DIR = REPO.parent / 'shared' / 'eval'
+DEFAULT_OUT = REPO / 'transforms' / 'models'
+TRAIN_SET = 'article-extraction-2025'
+DEFAULT_DATE = '2026-12-01'  # written in the model card; a flag, not the clock
+MODEL_FILE = 'paragraph_cleaner-v1.json'
+CARD_FILE = 'PARAGRAPH_CLEANER.md'
+MODEL_VERSION = 'paragraph_cleaner-v1'
+
+PATHS = ('text', 'html')
+# Short articles are rare among whole pages and extractions, so training also
+# sees windows of a few consecutive extracted paragraphs (path 'short'; never
+# used for thresholds or metrics).
+SHORT_PATH = 'short'
+SHORT_SLICES = 2  # windows per extracted page
+SHORT_SLICE_PARAGRAPHS = (3, 12)  # smallest and largest window
+PATH_WEIGHTS = {'text': 0.4, 'html': 0.4, SHORT_PATH: 0.2}  # share of the training weight
+VALIDATION_PERCENT = 25  # share of sites held out, by hash of the registered domain
+MAX_HTML_CHARS = 20 << 20  # longer pages are cut before parsing, as in the HTML stage
+
+# Labels.
+CONTENT, BOILERPLATE, UNLABELLED = 0, 1, -1
+SHINGLE_TOKENS = 3  # long paragraphs are matched to the gold text by token trigrams
+SHORT_TOKENS = 5  # shorter paragraphs are matched as whole gold lines instead
+MIN_CONTENT_OVERLAP = 0.5  # share of trigrams in the gold text: content from here
+MAX_BOILERPLATE_OVERLAP = 0.2  # ... boilerplate up to here, unlabelled between
+MIN_SNIPPET_CHARS = 8  # a paragraph inside a with/without snippet counts from this length
+# Some gold texts stop early: when at least this many prose paragraphs (of at
+# least PROSE_TOKENS tokens) labelled boilerplate follow the last content
+# paragraph, the labels between the two are dropped as unreliable.
+TRUNCATED_GOLD_PROSE = 3
+PROSE_TOKENS = 15
+
+# Model.
+RANDOM_STATE = 20251201
+STAGE1_PARAMS = {'max_iter': 150, 'learning_rate': 0.1, 'max_depth': 4,
+                 'max_leaf_nodes': 15, 'min_samples_leaf': 40,
+                 'l2_regularization': 1.0}
+STAGE2_PARAMS = STAGE1_PARAMS
+CV_FOLDS = 4  # grouped by site, for stacking and thresholds
+PROSE_WORDS = 10  # a content paragraph of at least this many words counts as prose
+PAGE_WEIGHT_CAP = 300  # a page's labelled paragraphs weigh at most this many in total
+THRESHOLD_GRID = tuple(round(0.5 + 0.005 * i, 3) for i in range(100))  # 0.5 .. 0.995
+
+_BLOCK_TAGS = frozenset((
+    # jusText's paragraph tags ...
+    'body', 'blockquote', 'caption', 'center', 'col', 'colgroup', 'dd', 'div',
+    'dl', 'dt', 'fieldset', 'form', 'legend', 'optgroup', 'option', 'p', 'pre',
+    'table', 'td', 'textarea', 'tfoot', 'th', 'thead', 'tr', 'ul', 'ol', 'li',
+    'h1', 'h2', 'h3', 'h4', 'h5', 'h6',
+    # ... and the HTML5 sectioning elements a browser also lays out as blocks.
+    'address', 'article', 'aside', 'details', 'dialog', 'figcaption', 'figure',
+    'footer', 'header', 'hr', 'main', 'menu', 'nav', 'section', 'summary'))
+_DROPPED_TAGS = ('script', 'style', 'noscript', 'template', 'head', 'svg')
+_SPACES = re.compile(r'\s+')
+_CJK = '\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff'
+_LABEL_TOKEN = re.compile(rf'[{_CJK}]|[^\W{_CJK}]+')
+
+
+def site_of(url):
+  """Registered domain of a page URL (``news.bbc.co.uk`` -> ``bbc.co.uk``)."""
+  import tld  # pylint: disable=import-outside-toplevel
+  host = (re.sub(r'^[a-z]+://', '', (url or '').lower()).split('/')[0]
+          .split(':')[0].strip('.'))
+  try:
+    return tld.get_fld(f'http://{host}', fail_silently=True) or host
+  except Exception:  # pylint: disable=broad-except
+    return host
+
+
+def is_validation_site(site):
+  """Deterministic site-level split: about VALIDATION_PERCENT % of sites."""
+  digest = hashlib.sha256(site.encode('utf-8')).digest()
+  return int.from_bytes(digest[:4], 'big') % 100 < VALIDATION_PERCENT
+
+
+def load_pages(eval_dir, name, limit=None):
+  """``[(page_id, html, truth)]`` of one eval set, in id order."""
+  folder = pathlib.Path(eval_dir) / name
+  truth = json.loads((folder / 'ground-truth.json').read_text(encoding='utf-8'))
+  pages = []
+  for page_id in sorted(truth)[:limit]:
+    raw = gzip.decompress((folder / 'html' / f'{page_id}.html.gz').read_bytes())
+    pages.append((page_id, raw.decode('utf-8', errors='replace'), truth[page_id]))
+  return pages
+
+
+def page_blocks(html):
+  """A page's whole visible text, one block per block-level element or line break."""
+  try:
+    root = lxml.html.fromstring(html[:MAX_HTML_CHARS].encode('utf-8'),
+                                parser=lxml.html.HTMLParser(encoding='utf-8'))
+  except (lxml.etree.ParserError, ValueError):
+    return []
+  lxml.etree.strip_elements(root, lxml.etree.Comment, lxml.etree.ProcessingInstruction,
+                            *_DROPPED_TAGS, with_tail=False)
+  for element in root.iter():
+    tag = element.tag.lower() if isinstance(element.tag, str) else ''
+    if tag in _BLOCK_TAGS:
+      element.text = '\n' + (element.text or '')
+      element.tail = '\n' + (element.tail or '')
+    elif tag == 'br':
+      element.tail = '\n' + (element.tail or '')
+  blocks = (_SPACES.sub(' ', line).strip() for line in ''.join(root.itertext()).split('\n'))
+  return [b for b in blocks if b]
+
+
+def html_paragraphs(html, url):
+  """Paragraphs newsbeam's HTML stage would keep before its rules (title line dropped)."""
+  import trafilatura  # pylint: disable=import-outside-toplevel
+  from transforms.normalize import normalize_text  # pylint: disable=import-outside-toplevel
+  document = trafilatura.bare_extraction(
+      html[:MAX_HTML_CHARS], url=url, with_metadata=True,
+      include_comments=False, include_tables=True)
+  text = (document.text or '') if document is not None else ''
+  title = document.title if document is not None else None
+  first, _, rest = text.partition('\n')
+  if title and first.strip() == title.strip() and rest.strip():
+    text = rest
+  text = normalize_text(text)
+  return text.split('\n\n') if text else []
+
+
+def _label_tokens(text):
+  return _LABEL_TOKEN.findall(text.casefold())
+
+
+def _squash(text):
+  return _SPACES.sub(' ', text.casefold()).strip()
+
+
+class GoldIndex:
+  """What a page's gold text and snippets say about a paragraph."""
+
+  def __init__(self, truth):
+    tokens = _label_tokens(truth.get('articleBody') or '')
+    self.shingles = set(_shingles(tokens))
+    lines = (truth.get('articleBody') or '').split('\n')
+    self.line_tokens = [tuple(_label_tokens(line)) for line in lines]
+    self.lines = {t for t in self.line_tokens if t}
+    self.text = ' '.join(' '.join(t) for t in self.line_tokens if t)
+    self.title = tuple(_label_tokens(truth.get('title') or ''))
+    self.with_ = [_squash(s) for s in truth.get('with') or () if s.strip()]
+    self.without = [_squash(s) for s in truth.get('without') or () if s.strip()]
+
+  def label(self, paragraph):
+    """CONTENT, BOILERPLATE or UNLABELLED for one paragraph of the page."""
+    return self.judge(paragraph)[0]
+
+  def judge(self, paragraph):
+    """``(label, share)``: the paragraph's label and the share of it that is gold text."""
+    tokens = tuple(_label_tokens(paragraph))
+    if not tokens:
+      return UNLABELLED, 0.0
+    squashed = _squash(paragraph)
+    in_with = _matches_snippet(squashed, self.with_)
+    in_without = _matches_snippet(squashed, self.without)
+    if in_with and in_without:
+      return UNLABELLED, 0.5
+    if in_with:
+      return CONTENT, 1.0
+    if in_without:
+      return BOILERPLATE, 0.0
+    if tokens == self.title:
+      return UNLABELLED, 0.0
+    if len(tokens) < SHORT_TOKENS:
+      if tokens in self.lines:
+        return CONTENT, 1.0
+      if f' {" ".join(tokens)} ' in f' {self.text} ':
+        return UNLABELLED, 0.5
+      return BOILERPLATE, 0.0
+    shingles = _shingles(tokens)
+    overlap = sum(1 for s in shingles if s in self.shingles) / len(shingles)
+    if overlap >= MIN_CONTENT_OVERLAP:
+      return CONTENT, overlap
+    if overlap <= MAX_BOILERPLATE_OVERLAP:
+      return BOILERPLATE, overlap
+    return UNLABELLED, overlap
+
+
+def _shingles(tokens):
+  return [tuple(tokens[i:i + SHINGLE_TOKENS])
+          for i in range(max(1, len(tokens) - SHINGLE_TOKENS + 1))]
+
+
+def _matches_snippet(squashed, snippets):
+  """A snippet inside the paragraph, or a long enough paragraph inside a snippet."""
+  return any(s in squashed or (len(squashed) >= MIN_SNIPPET_CHARS and squashed in s)
+             for s in snippets)
+
+
+def label_paragraphs(paragraphs, gold):
+  """Labels and gold shares of a page's paragraphs; a truncated gold's gap is unlabelled."""
+  judged = [gold.judge(p) for p in paragraphs]
+  labels = [label for label, _ in judged]
+  shares = [share for _, share in judged]
+  content = [i for i, label in enumerate(labels) if label == CONTENT]
+  if not content:
+    return labels, shares
+  after = content[-1]
+  prose = [i for i in range(after + 1, len(paragraphs))
+           if labels[i] == BOILERPLATE and len(_label_tokens(paragraphs[i])) >= PROSE_TOKENS
+           and not _matches_snippet(_squash(paragraphs[i]), gold.without)]
+  if len(prose) >= TRUNCATED_GOLD_PROSE:
+    for i in range(after + 1, prose[-1] + 1):
+      if not _matches_snippet(_squash(paragraphs[i]), gold.without):
+        labels[i], shares[i] = UNLABELLED, 1.0
+  return labels, shares
+
+
+# Samples: one per page and path.
+
+
+def page_samples(pages, cache=None):
+  """``[(page_id, site, path, paragraphs, labels, gold shares)]`` for both paths of each page."""
+  samples = []
+  for page_id, html, truth in pages:
+    site = site_of(truth.get('url'))
+    key = hashlib.sha256(html.encode('utf-8')).hexdigest()[:16]
+    if cache is not None and key in cache:
+      blocks, paragraphs = cache[key]
+    else:
+      blocks, paragraphs = page_blocks(html), html_paragraphs(html, truth.get('url'))
+      if cache is not None:
+        cache[key] = (blocks, paragraphs)
+    gold = GoldIndex(truth)
+    for path, items in (('text', blocks), ('html', paragraphs)):
+      if items:
+        samples.append((page_id, site, path, items, *label_paragraphs(items, gold)))
+  return samples
+
+
+def short_slices(samples):
+  """Deterministic windows of a few consecutive html-path paragraphs, as extra samples."""
+  low, high = SHORT_SLICE_PARAGRAPHS
+  slices = []
+  for page_id, site, path, paragraphs, labels, shares in samples:
+    if path != 'html' or len(paragraphs) <= low:
+      continue
+    for k in range(SHORT_SLICES):
+      digest = hashlib.sha256(f'slice:{page_id}:{k}'.encode('utf-8')).digest()
+      size = low + digest[0] % (min(high, len(paragraphs)) - low + 1)
+      start = int.from_bytes(digest[1:5], 'big') % (len(paragraphs) - size + 1)
+      end = start + size
+      slices.append((page_id, site, SHORT_PATH, paragraphs[start:end], labels[start:end],
+                     shares[start:end]))
+  return slices
+
+
+def _read_cache(path):
+  if path and pathlib.Path(path).exists():
+    with gzip.open(path, 'rt', encoding='utf-8') as f:
+      return {k: tuple(v) for k, v in json.load(f).items()}
+  return {} if path else None
+
+
+def _write_cache(path, cache):
+  if path:
+    with gzip.open(path, 'wt', encoding='utf-8') as f:
+      json.dump(cache, f, sort_keys=True)
+
+
+class Dataset:
+  """Labelled paragraphs of many pages as aligned arrays (one row per paragraph)."""
+
+  def __init__(self, samples):
+    features = []
+    labels, paths, sites, pages, words, mass, offsets = [], [], [], [], [], [], [0]
+    for page_id, site, path, paragraphs, page_labels, shares in samples:
+      features.append(pf.paragraph_features(paragraphs))
+      labels.extend(page_labels)
+      paths.extend([path] * len(paragraphs))
+      sites.extend([site] * len(paragraphs))
+      pages.extend([page_id] * len(paragraphs))
+      words.extend(len(p.split()) for p in paragraphs)
+      mass.extend(len(p.split()) * share for p, share in zip(paragraphs, shares))
+      offsets.append(offsets[-1] + len(paragraphs))
+    self.samples = samples
+    self.features = np.vstack(features).astype(np.float64)
+    self.labels = np.array(labels)
+    self.paths = np.array(paths)
+    self.sites = np.array(sites)
+    self.pages = np.array(pages)
+    self.words = np.array(words, dtype=np.float64)
+    self.mass = np.array(mass, dtype=np.float64)  # words times gold share
+    self.offsets = offsets
+
+  def stacked(self, scores):
+    """Features plus second-stage features from per-row first-stage scores."""
+    parts = [pf.stack_features(scores[a:b]) for a, b in zip(self.offsets, self.offsets[1:])]
+    return np.hstack([self.features, np.vstack(parts).astype(np.float64)])
+
+
+def sample_weights(data, rows):
+  """Paths weigh PATH_WEIGHTS in total; a page with many paragraphs counts less per paragraph."""
+  weights = np.zeros(len(data.labels))
+  for a, b in zip(data.offsets, data.offsets[1:]):
+    labelled = int((data.labels[a:b] != UNLABELLED).sum())
+    weights[a:b] = min(1.0, PAGE_WEIGHT_CAP / labelled) if labelled else 0.0
+  weights[data.labels == UNLABELLED] = 0.0
+  for path, share in PATH_WEIGHTS.items():
+    mask = rows & (data.paths == path)
+    total = weights[mask].sum()
+    if total:
+      weights[mask] *= share * rows.sum() / total
+  return weights[rows]
+
+
+# Training.
+
+
+def _classifier(params):
+  from sklearn.ensemble import HistGradientBoostingClassifier  # pylint: disable=import-outside-toplevel
+  return HistGradientBoostingClassifier(early_stopping=False, random_state=RANDOM_STATE,
+                                        **params)
+
+
+def fit_stage(features, labels, weights, params):
+  """One boosted-trees stage, single-threaded and seeded."""
+  from threadpoolctl import threadpool_limits  # pylint: disable=import-outside-toplevel
+  with threadpool_limits(limits=1):
+    return _classifier(params).fit(features, labels, sample_weight=weights)
+
+
+def site_folds(sites, folds=CV_FOLDS):
+  """Fold number of each row, by a hash of its site (grouped, deterministic)."""
+  fold_of = {}
+  for site in sorted(set(sites)):
+    digest = hashlib.sha256(f'fold:{site}'.encode('utf-8')).digest()
+    fold_of[site] = int.from_bytes(digest[:4], 'big') % folds
+  return np.array([fold_of[s] for s in sites])
+
+
+def export_forest(classifier):
+  """A fitted HistGradientBoostingClassifier as flat node arrays for ``paragraph_cleaner``."""
+  roots, feature, threshold, left, right, value = [], [], [], [], [], []
+  depth = 0
+  for (predictor,) in classifier._predictors:  # pylint: disable=protected-access
+    nodes = predictor.nodes
+    base = len(feature)
+    roots.append(base)
+    for node in nodes:
+      leaf = bool(node['is_leaf'])
+      feature.append(0 if leaf else int(node['feature_idx']))
+      threshold.append(0.0 if leaf else float(node['num_threshold']))
+      left.append(-1 if leaf else base + int(node['left']))
+      right.append(-1 if leaf else base + int(node['right']))
+      value.append(float(node['value']) if leaf else 0.0)
+      depth = max(depth, int(node['depth']))
+  return {'baseline': float(classifier._baseline_prediction.ravel()[0]),  # pylint: disable=protected-access
+          'depth': depth, 'roots': roots, 'feature': feature, 'threshold': threshold,
+          'left': left, 'right': right, 'value': value}
+
+
+def _raw(stage, features):
+  return pc._Forest.from_json(stage).raw_scores(features)  # pylint: disable=protected-access
+
+
+def _sigmoid(raw):
+  return 1.0 / (1.0 + np.exp(-raw))
+
+
+def train_model(data, rows):
+  """Two stages trained on ``rows``; returns (stages, out-of-fold scores of ``rows``)."""
+  labelled = rows & (data.labels != UNLABELLED)
+  folds = site_folds(data.sites)
+  y = (data.labels == BOILERPLATE).astype(np.int64)
+  stage1_oof = np.zeros(len(y))
+  for fold in range(CV_FOLDS):
+    fit_rows = labelled & (folds != fold)
+    model = fit_stage(data.features[fit_rows], y[fit_rows],
+                      sample_weights(data, fit_rows), STAGE1_PARAMS)
+    held = rows & (folds == fold)
+    stage1_oof[held] = _sigmoid(_raw(export_forest(model), data.features[held]))
+  stage1 = export_forest(fit_stage(data.features[labelled], y[labelled],
+                                   sample_weights(data, labelled), STAGE1_PARAMS))
+  stacked = data.stacked(stage1_oof)
+  stage2_oof = np.zeros(len(y))
+  for fold in range(CV_FOLDS):
+    fit_rows = labelled & (folds != fold)
+    model = fit_stage(stacked[fit_rows], y[fit_rows], sample_weights(data, fit_rows),
+                      STAGE2_PARAMS)
+    held = rows & (folds == fold)
+    stage2_oof[held] = _sigmoid(_raw(export_forest(model), stacked[held]))
+  stage2 = export_forest(fit_stage(stacked[labelled], y[labelled],
+                                   sample_weights(data, labelled), STAGE2_PARAMS))
+  return [stage1, stage2], stage2_oof
+
+
+def predict(stages, data, rows=None):
+  """Scores of every row of ``data`` as the packaged model computes them."""
+  scores = _sigmoid(_raw(stages[0], data.features))
+  for stage in stages[1:]:
+    scores = _sigmoid(_raw(stage, data.stacked(scores)))
+  return np.round(scores, pc.SCORE_DECIMALS)
+
+
+# Thresholds and metrics.
+
+
+def content_loss(scores, data, rows, threshold, path, unit):
+  """Share of a path's content that ``threshold`` removes.
+
+  ``unit``: 'prose' (labelled content paragraphs of PROSE_WORDS words or more),
+  'words' (words of labelled content paragraphs) or 'mass' (gold words: each
+  paragraph's words times its gold share, over all paragraphs, labelled or not).
+  """
+  scope = rows & (data.paths == path)
+  removed = scores >= threshold
+  if unit == 'mass':
+    return data.mass[scope & removed].sum() / max(data.mass[scope].sum(), 1)
+  if unit == 'words':
+    content = scope & (data.labels == CONTENT)
+    return data.words[content & removed].sum() / max(data.words[content].sum(), 1)
+  prose = scope & (data.labels == CONTENT) & (data.words >= PROSE_WORDS)
+  return (prose & removed).sum() / max(prose.sum(), 1)
+
+
+# (path, unit, limit) checks a threshold must pass on out-of-fold scores.
+# Short content lines (cells, list items, names) are too often mislabelled to
+# bound by count, so losses are bounded on prose paragraphs and on gold words.
+# The text threshold also serves already-extracted text (a scraper's article
+# text), so html-path paragraphs must pass it as well.
+THRESHOLD_CHECKS = {
+    'text': (('text', 'prose', 0.005), ('text', 'words', 0.01), ('html', 'prose', 0.005)),
+    'html': (('html', 'prose', 0.005), ('html', 'mass', 0.003)),
+}
+
+
+def choose_threshold(scores, data, rows, path):
+  """Lowest grid threshold whose out-of-fold content losses stay within the path's limits."""
+  for threshold in THRESHOLD_GRID:
+    if all(content_loss(scores, data, rows, threshold, p, unit) <= limit
+           for p, unit, limit in THRESHOLD_CHECKS[path]):
+      return threshold
+  return THRESHOLD_GRID[-1]
+
+
+def block_metrics(scores, data, rows, threshold, path):
+  """Boilerplate precision, recall, F1 and content losses of one path at ``threshold``."""
+  mask = rows & (data.paths == path) & (data.labels != UNLABELLED)
+  boilerplate = mask & (data.labels == BOILERPLATE)
+  removed = mask & (scores >= threshold)
+  hits = (removed & boilerplate).sum()
+  precision = hits / max(removed.sum(), 1)
+  recall = hits / max(boilerplate.sum(), 1)
+  content = mask & (data.labels == CONTENT)
+  return {
+      'paragraphs': int(mask.sum()), 'boilerplate': int(boilerplate.sum()),
+      'precision': precision, 'recall': recall,
+      'f1': 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+      'content_lost': (content & removed).sum() / max(content.sum(), 1),
+      'prose_lost': content_loss(scores, data, rows, threshold, path, 'prose'),
+      'gold_words_lost': content_loss(scores, data, rows, threshold, path, 'mass'),
+  }
+
+
+# Output.
+
+
+def model_document(stages, thresholds, summary):
+  """The model file's content; key order and float text are stable."""
+  import sklearn  # pylint: disable=import-outside-toplevel
+  return {
+      'format': pc.FORMAT, 'version': MODEL_VERSION,
+      'feature_names': list(pf.FEATURE_NAMES),
+      'stack_feature_names': list(pf.STACK_FEATURE_NAMES),
+      'thresholds': {p: thresholds[p] for p in PATHS},
+      'score_decimals': pc.SCORE_DECIMALS,
+      'stages': stages,
+      'training': dict(summary, sklearn=sklearn.__version__,
+                       stage1_params=STAGE1_PARAMS, stage2_params=STAGE2_PARAMS,
+                       random_state=RANDOM_STATE),
+  }
+
+
+def write_model(path, document):
+  text = json.dumps(document, sort_keys=True, separators=(',', ':'), ensure_ascii=True)
+  pathlib.Path(path).write_text(text + '\n', encoding='utf-8')
+
+
+def _pct(value):
+  return f'{100 * value:.2f} %'
+
+
+def model_card(document, metrics, summary):
+  """The Markdown model card."""
+  training = document['training']
+  lines = [
+      f'# Paragraph cleaner `{document["version"]}`',
+      '',
+      'Learned boilerplate classifier for article paragraphs: it gives each paragraph',
+      'the probability that it is boilerplate (menus, link lists, consent and sign-up',
+      'text, teasers, share prompts, footers, credits, bylines...) and removes those',
+      'at or above the threshold of its input path. It runs after the regex rules.',
+      '',
+      f'- Written by `scripts/train_cleaner.py` on {summary["date"]} '
+      f'(scikit-learn {training["sklearn"]}); inference is numpy only '
+      '(`transforms/paragraph_cleaner.py`).',
+      f'- Model: two stages of gradient-boosted trees (HistGradientBoostingClassifier, '
+      f'{STAGE1_PARAMS["max_iter"]} trees of at most {STAGE1_PARAMS["max_leaf_nodes"]} leaves '
+      f'and depth {STAGE1_PARAMS["max_depth"]} each); the second stage adds the first stage\'s '
+      'scores of the neighbouring paragraphs (stacking on out-of-fold scores).',
+      f'- Thresholds: text {document["thresholds"]["text"]}, html {document["thresholds"]["html"]}.',
+      '',
+      '## Data and labels',
+      '',
+      f'- `../shared/eval/{TRAIN_SET}` (WCXB development split, CC-BY-4.0): '
+      f'{summary["pages"]} pages, {summary["sites"]} sites. The older 61-page set is not used.',
+      '- text path: the whole visible text of a page (lxml; script, style, noscript,',
+      '  template, head and svg dropped), one block per block-level element or line break.',
+      '- html path: trafilatura 2.3.1 `bare_extraction(...).text` (metadata on, comments off,',
+      '  tables on), title line dropped as newsbeam does, one paragraph per line.',
+      f'- Label: a paragraph of {SHORT_TOKENS} tokens or more is content when at least '
+      f'{MIN_CONTENT_OVERLAP:.0%} of its token trigrams are in the gold `articleBody`, '
+      f'boilerplate at most {MAX_BOILERPLATE_OVERLAP:.0%}, unlabelled between; a shorter one '
+      'is content when it is a whole gold line, unlabelled when it is inside one, else '
+      'boilerplate. A paragraph holding a `with` snippet is content, a `without` snippet '
+      'boilerplate. The page title is unlabelled. When a gold text stops early (at least '
+      f'{TRUNCATED_GOLD_PROSE} prose paragraphs labelled boilerplate after the last content '
+      'one), the paragraphs in between are unlabelled.',
+      f'- Labelled paragraphs (training part): {summary["train_labelled"]}; '
+      f'validation part: {summary["validation_labelled"]}. Training also sees '
+      f'{SHORT_SLICES} windows of {SHORT_SLICE_PARAGRAPHS[0]} to {SHORT_SLICE_PARAGRAPHS[1]} '
+      'consecutive extracted paragraphs per page, as short articles (weight shares: '
+      + ', '.join(f'{p} {w}' for p, w in PATH_WEIGHTS.items()) + ').',
+      '- Languages (stoplist that best covers the gold text): ' + ', '.join(
+          f'{name} {count}' for name, count in summary['languages']) + '; other '
+      'languages are reached only through language-independent or page-relative '
+      'features and the multilingual word lists of the features module.',
+      '',
+      '## Split and thresholds',
+      '',
+      f'- Sites are registered domains of the page URL; a site is in validation when the first '
+      f'4 bytes of its SHA-256, mod 100, are below {VALIDATION_PERCENT} '
+      f'({summary["validation_pages"]} pages, {summary["validation_sites"]} sites).',
+      f'- Stacking and thresholds use {CV_FOLDS}-fold cross-validation on the training part, '
+      'grouped by site. Each path\'s threshold is the lowest of '
+      f'{THRESHOLD_GRID[0]}..{THRESHOLD_GRID[-1]} whose out-of-fold losses pass:',
+  ]
+  units = {'prose': f'labelled prose paragraphs (>= {PROSE_WORDS} words)',
+           'words': 'words of labelled content paragraphs',
+           'mass': 'gold words (words x gold share, over all paragraphs)'}
+  for path, checks in THRESHOLD_CHECKS.items():
+    lines.append(f'  - {path}: ' + '; '.join(
+        f'{units[unit]} of the {p} path lost <= {limit:.1%}' for p, unit, limit in checks))
+  lines += [
+      '',
+      '## Validation (held-out sites, classifier alone, no rules)',
+      '',
+      '| path | threshold | paragraphs | boilerplate | precision | recall | F1 | '
+      f'content lost | prose lost (>= {PROSE_WORDS} words) | gold words lost |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (name, path), m in metrics.items():
+    lines.append(
+        f'| {name} | {document["thresholds"][path]} | {m["paragraphs"]} | {m["boilerplate"]} | '
+        f'{m["precision"]:.4f} | {m["recall"]:.4f} | {m["f1"]:.4f} | {_pct(m["content_lost"])} | '
+        f'{_pct(m["prose_lost"])} | {_pct(m["gold_words_lost"])} |')
+  lines += [
+      '',
+      'End-to-end figures (rules + classifier, word F1, snippets, cost): '
+      '`.venv/bin/python -m benchmarks.quality_cleaning`.',
+      '',
+      '## Features',
+      '',
+      'Stage one (`paragraph_features.FEATURE_NAMES`): ' +
+      ', '.join(f'`{n}`' for n in pf.FEATURE_NAMES) + '.',
+      '',
+      'Stage two adds (`STACK_FEATURE_NAMES`): ' +
+      ', '.join(f'`{n}`' for n in pf.STACK_FEATURE_NAMES) + '.',
+      '',
+      '## Limits',
+      '',
+      '- Labels come from one gold text per page and are noisy: short lines (table cells,',
+      '  list items, names) are often in the gold and look like menus; some gold texts are',
+      '  partial. Content losses are measured against these labels.',
+      '- Languages: stopword features use jusText\'s stoplists; scripts without word spaces',
+      '  (Chinese, Japanese, Thai) get no stopword signal and rely on shape and position.',
+      '- The model sees one article at a time; boilerplate repeated across a source is the',
+      '  job of the per-source repeat filter.',
+      '- Trained on 2025 pages, mostly English; other years and languages are measured only',
+      '  through the validation sites and the benchmark.',
+      '',
+  ]
+  return '\n'.join(lines)
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--eval-dir', default=str(DEFAULT_EVAL_DIR))
+  parser.add_argument('--out', default=str(DEFAULT_OUT))
+  parser.add_argument('--limit', type=int, default=None, help='use only the first N pages')
+  parser.add_argument('--date', default=DEFAULT_DATE, help='training date for the model card')
+  parser.add_argument('--cache', default=None,
+                      help='gzipped JSON file caching extracted paragraphs between runs')
+  args = parser.parse_args(argv)
+  eval_dir = pathlib.Path(args.eval_dir)
+  if not (eval_dir / TRAIN_SET).exists():
+    sys.exit(f'{eval_dir / TRAIN_SET} is missing: training needs ../shared/eval')
+  pages = load_pages(eval_dir, TRAIN_SET, args.limit)
+  cache = _read_cache(args.cache)
+  samples = page_samples(pages, cache)
+  _write_cache(args.cache, cache)
+  data = Dataset(samples + short_slices(samples))
+  validation = np.array([is_validation_site(s) for s in data.sites])
+  train = ~validation
+  stages, oof = train_model(data, train)
+  thresholds = {path: choose_threshold(oof, data, train, path) for path in PATHS}
+  scores = predict(stages, data)
+  metrics = {}
+  for path in PATHS:
+    metrics[('text: whole-page blocks' if path == 'text' else 'html: trafilatura paragraphs',
+             path)] = block_metrics(scores, data, validation, thresholds[path], path)
+  metrics[('text threshold on trafilatura paragraphs', 'text')] = block_metrics(
+      np.where(data.paths == 'html', scores, 0.0), data,
+      validation & (data.paths == 'html'), thresholds['text'], 'html')
+  labelled = (data.labels != UNLABELLED) & np.isin(data.paths, PATHS)
+  page_sites = {page_id: site_of(truth.get('url')) for page_id, _, truth in pages}
+  languages = collections.Counter(
+      pf.article_stoplist([w.casefold() for w in pf._WORD.findall(truth.get('articleBody') or '')])[0]  # pylint: disable=protected-access
+      or 'none' for _, _, truth in pages)
+  summary = {
+      'languages': sorted(languages.items(), key=lambda item: (-item[1], item[0])),
+      'date': args.date, 'pages': len(pages), 'sites': len(set(page_sites.values())),
+      'validation_pages': sum(1 for s in page_sites.values() if is_validation_site(s)),
+      'validation_sites': sum(1 for s in set(page_sites.values()) if is_validation_site(s)),
+      'train_labelled': int((labelled & train).sum()),
+      'validation_labelled': int((labelled & validation).sum()),
+  }
+  document = model_document(stages, thresholds, summary)
+  out = pathlib.Path(args.out)
+  out.mkdir(parents=True, exist_ok=True)
+  write_model(out / MODEL_FILE, document)
+  (out / CARD_FILE).write_text(model_card(document, metrics, summary), encoding='utf-8')
+  print(f'wrote {out / MODEL_FILE} and {out / CARD_FILE}; thresholds {thresholds}')
+  for (name, _), m in metrics.items():
+    print(f'  validation {name}: P {m["precision"]:.4f} R {m["recall"]:.4f} F1 {m["f1"]:.4f} '
+          f'content lost {_pct(m["content_lost"])}, prose lost {_pct(m["prose_lost"])}, '
+          f'gold words lost {_pct(m["gold_words_lost"])}')
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
