@@ -79,6 +79,8 @@ TEST_REQUIREMENTS = [
     'pytest==9.2.0',
     'polars==2.1.0',
     'hypothesis==6.170.15',
+    # The suite runs on every core (run_tests.sh passes -n).
+    'pytest-xdist==3.8.0',
     # Tests write WARC files with warcio's writer (fastwarc reads them).
     'warcio==1.8.1',
     # A test runs the cleaner's training script.
