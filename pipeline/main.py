@@ -32,6 +32,7 @@ from pipeline.query import query_main
 from pipeline.report import report_main
 from pipeline.runs import runs_main
 from pipeline.summary import format_summary
+from pipeline.watch import watch_main
 from schemas import datasets as S
 from schemas import run as M
 from transforms.accounting import AccountRun
@@ -235,7 +236,7 @@ def prepare(argv):
       retries=nb.http_retries, host_delay=nb.host_delay,
       max_per_host=nb.max_per_host,
       user_agent=nb.http_user_agent or make_user_agent(nb.http_contact),
-      allowed_private=allowed)
+      allowed_private=allowed, respect_robots=not nb.ignore_robots)
   states = {}  # read in execute(), under the output's lock
   rules = ()
   cleaner = CLEANER_OFF if nb.keep_boilerplate else nb.cleaner
@@ -333,7 +334,7 @@ def _help_parser():
       '--direct_num_workers=N, --direct_running_mode=multi_processing, '
       '--setup_file=./setup.py. Other commands: "newsbeam runs OUTPUT", '
       '"newsbeam query OUTPUT SQL", "newsbeam report OUTPUT --out FILE", '
-      '"newsbeam compact OUTPUT" '
+      '"newsbeam compact OUTPUT", "newsbeam watch --every 15m [run flags]" '
       '(each with --help). Exit status: 0 success; '
       f'{EXIT_RUN_FAILED} the run failed (nothing of it visible); '
       f'{EXIT_CONFIG_ERROR} wrong configuration (nothing written); '
@@ -385,7 +386,7 @@ def main(argv=None):
 
 
 SUBCOMMANDS = {'runs': runs_main, 'query': query_main, 'report': report_main,
-               'compact': compact_main}
+               'compact': compact_main, 'watch': watch_main}
 
 
 if __name__ == '__main__':

@@ -90,7 +90,8 @@ class NewsbeamOptions(PipelineOptions):
     parser.add_argument(
         '--input', action='append', default=None, metavar='PATH',
         help='Article file, folder or glob (repeatable; .txt, .html, .htm, '
-        '.jsonl, .json, .xml, .rss, .atom, each also .gz). Folders are read '
+        '.jsonl, .json, .xml, .rss, .atom, each also .gz; .warc, .warc.gz web '
+        'archives). Folders are read '
         'recursively; hidden files (.x, _x) in them are skipped. '
         'Default: none (required).')
     parser.add_argument(
@@ -136,7 +137,8 @@ class NewsbeamOptions(PipelineOptions):
     parser.add_argument(
         '--http-timeout', '--http_timeout', dest='http_timeout', type=_positive_float,
         default=DEADLINE, metavar='SECONDS',
-        help='Deadline of one HTTP attempt, first byte to last. Default: %(default)s.')
+        help='Deadline of one HTTP attempt: connecting, TLS, headers and body, '
+        'redirects included. Default: %(default)s.')
     parser.add_argument(
         '--http-max-bytes', '--http_max_bytes', dest='http_max_bytes',
         type=_positive_int, default=MAX_BYTES, metavar='BYTES',
@@ -146,10 +148,16 @@ class NewsbeamOptions(PipelineOptions):
         default=RETRIES, metavar='N',
         help='Retries after connection errors, timeouts, 429 and 5xx. Default: %(default)s.')
     parser.add_argument(
-        '--host-delay', '--host_delay', dest='host_delay', type=_non_negative_float,
+        '--host-delay', '--host_delay', '--per-host-delay', '--per_host_delay',
+        dest='host_delay', type=_non_negative_float,
         default=HOST_DELAY, metavar='SECONDS',
-        help='Least time between two requests to one host (per worker). '
-        'Default: %(default)s.')
+        help='Least time between the starts of two requests to one host, per worker '
+        'process (with N workers a host may see N times that rate). Default: %(default)s.')
+    parser.add_argument(
+        '--ignore-robots', '--ignore_robots', dest='ignore_robots', action='store_true',
+        default=False,
+        help="With --fetch-full-text, fetch pages even where the host's robots.txt "
+        'disallows them (feeds are never checked). Default: obey robots.txt.')
     parser.add_argument(
         '--max-per-host', '--max_per_host', dest='max_per_host', type=_positive_int,
         default=MAX_PER_HOST, metavar='N',

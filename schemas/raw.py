@@ -7,8 +7,13 @@ fields that normalisation consumes and that never reach the dataset.
 
 HTML = 'html'
 PUBLISHED = 'published'
+MODIFIED = 'modified'  # the input's own last-modified date (a feed's updated), if it has one
 HEADER_DATE = 'header_date'
 FEED_TITLE = 'feed_title'
 FOLDER_NAME = 'folder_name'
+FETCHED_AT = 'fetched_at'  # when the page was fetched (a WARC-Date): the base of relative dates
+# The dates a page states, found where the HTML is (transforms.dates.find_page_dates):
+# a dict of strings, read by transforms.dates.resolve_dates.
+PAGE_DATES = 'page_dates'
 # CATEGORIES, TEXT_ORIGIN and FULL_TEXT_ERROR are article fields
 # (schemas.article) that feed readers fill in directly.

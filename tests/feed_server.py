@@ -17,6 +17,14 @@ Routes (all on 127.0.0.1):
   /big (body over any small cap), /bomb (gzip bomb), /loop (redirect loop),
   /to-private (redirects to a metadata address), /page/<n>, /links.xml (a feed
   whose entries link to pages, to a 404, to a private address and to /to-private)
+  /robots.txt (``server.robots``: None for a 404, a status code, or the text),
+  /private/<n> (a page), /robots-links.xml (a feed linking to /page/1 and /private/1),
+  /429-retry-after/<n> (429 with ``Retry-After: <n>`` the first time, then a page),
+  /growing.xml (GROWING_START entries for two requests, then one more per request,
+  with an ETag per version, 304 when asked with the current one),
+  /slow.xml (a one-entry feed sent after ``server.slow_seconds``)
+
+``server.log`` holds ``(time.monotonic(), path)`` of every request, in order.
 """
 
 import gzip
@@ -33,6 +41,8 @@ ETAG = '"v1"'
 DRIP_HEADER_INTERVAL = 0.2  # seconds between two bytes of /drip-headers
 DRIP_HEADER_BYTES = 50  # bytes of /drip-headers's header value (10 s in all)
 LAST_MODIFIED = 'Mon, 03 Apr 2023 01:02:03 GMT'
+GROWING_START = 2  # entries of /growing.xml for its first two requests
+SLOW_SECONDS = 3.0  # default wait before /slow.xml answers
 _HEADER_LINE = re.compile(rb'^\s*Header:\s*([^:\r\n]+):\s*([^\r\n]*)$', re.MULTILINE)
 _COMMENT = re.compile(rb'<!--(.*?)-->', re.DOTALL)
 
@@ -49,6 +59,20 @@ tells the whole story of the council meeting, the vote and what comes next.</p>
 <p>A second paragraph quotes the mayor of the town, who said the decision would
 stand, and explains the background of the dispute over the old bridge.</p>
 </article><footer>Copyright 2023</footer></body></html>"""
+
+
+GROWING_ITEM = """<item><title>Growing story {n}</title><link>http://example.org/growing/{n}</link>
+<guid>growing-{n}</guid><description>Story number {n} of the growing feed tells how the
+town council met again on day {n} and what it decided about the old bridge.</description>
+<pubDate>Tue, 18 Jan 2022 10:{n:02d}:00 GMT</pubDate></item>"""
+
+
+def growing_feed(entries):
+  """The /growing.xml feed with ``entries`` items, and its ETag."""
+  items = ''.join(GROWING_ITEM.format(n=n) for n in range(1, entries + 1))
+  body = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+          f'<title>Growing</title>{items}</channel></rss>')
+  return body.encode(), f'"n{entries}"'
 
 
 def file_headers(data):
@@ -82,6 +106,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     path = urllib.parse.urlsplit(self.path).path
     with server.lock:
       server.requests.append((path, dict(self.headers.items())))
+      server.log.append((time.monotonic(), path))
       server.hits[path] = server.hits.get(path, 0) + 1
       hits = server.hits[path]
     base = server.base
@@ -191,6 +216,36 @@ class _Handler(http.server.BaseHTTPRequestHandler):
       n = path.rsplit('/', 1)[1]
       return self._send(200, PAGE.format(n=n).encode(),
                         [('Content-Type', 'text/html; charset=utf-8')])
+    if path == '/robots.txt':
+      if server.robots is None:
+        return self._send(404)
+      if isinstance(server.robots, int):
+        return self._send(server.robots, b'robots failure')
+      return self._send(200, server.robots.encode(), [('Content-Type', 'text/plain')])
+    if path.startswith('/private/'):
+      n = path.rsplit('/', 1)[1]
+      return self._send(200, PAGE.format(n=f'private {n}').encode(),
+                        [('Content-Type', 'text/html; charset=utf-8')])
+    if path == '/robots-links.xml':
+      items = [('Allowed page', f'{base}/page/1'), ('Disallowed page', f'{base}/private/1')]
+      body = '<?xml version="1.0"?><rss version="2.0"><channel><title>Robots</title>' + ''.join(
+          f'<item><title>{t}</title><link>{u}</link><description>Feed summary of '
+          f'{t.lower()}, short.</description></item>' for t, u in items) + '</channel></rss>'
+      return self._send(200, body.encode(), [('Content-Type', 'application/rss+xml')])
+    if path.startswith('/429-retry-after/'):
+      if hits == 1:
+        return self._send(429, b'slow down', [('Retry-After', path.rsplit('/', 1)[1])])
+      return self._send(200, PAGE.format(n='after').encode(),
+                        [('Content-Type', 'text/html; charset=utf-8')])
+    if path == '/growing.xml':
+      body, etag = growing_feed(GROWING_START + max(0, hits - 2))
+      if self.headers.get('If-None-Match') == etag:
+        return self._send(304, headers=[('ETag', etag)])
+      return self._send(200, body, [('ETag', etag), ('Content-Type', 'application/rss+xml')])
+    if path == '/slow.xml':
+      time.sleep(server.slow_seconds)
+      return self._send(200, FEED.format(title='Slow', slug='slow').encode(),
+                        [('Content-Type', 'application/rss+xml')])
     if path == '/links.xml':
       items = [('Good one', f'{base}/page/1'), ('Missing page', f'{base}/404'),
                ('Private', 'http://10.1.2.3/internal'),
@@ -210,7 +265,10 @@ class FeedServer(http.server.ThreadingHTTPServer):
     self.name = name
     self.lock = threading.Lock()
     self.requests = []
+    self.log = []
     self.hits = {}
+    self.robots = None
+    self.slow_seconds = SLOW_SECONDS
     self.bomb = gzip.compress(b'<' * (64 << 20), compresslevel=9)
     self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 

@@ -8,6 +8,10 @@ read differently. When the page cannot be fetched, decoded or has no main
 text, the entry keeps the feed's text and the reason is kept in
 ``full_text_error``; ``text_origin`` says which text the article has. A
 charset label that fails in any way is passed over for the next guess.
+
+Pages are fetched only where the host's ``robots.txt`` lets newsbeam's user
+agent in (``HttpClient.robots_refusal``, unless the settings say to ignore
+it); a refused page keeps the feed's text with the refusal as the reason.
 """
 
 import email.message
@@ -60,6 +64,9 @@ def decode_page(body, header_charset):
 
 def page_text(client, url):
   """``(text, None)`` from a page's main text, or ``(None, reason)``."""
+  refusal = client.robots_refusal(url)
+  if refusal:
+    return None, refusal
   try:
     response = client.get(url, guarded=True)
   except FetchError as error:

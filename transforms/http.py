@@ -7,7 +7,10 @@ a server dripping its headers or body a byte at a time stops there) and a byte
 cap enforced while streaming (a 2 GB body or a gzip bomb stop at the limit),
 manual redirects with a limit and loop detection, retries with exponential
 backoff and jitter on connection errors, timeouts, 429 and 5xx (honouring
-``Retry-After`` up to a cap), and per-host spacing and concurrency limits.
+``Retry-After`` up to a cap), and per-host spacing and concurrency limits: a
+429 or 503 pushes back every request to its host, not only the one retried.
+Pages (not feeds) may also be checked against their host's ``robots.txt``
+(RFC 9309), fetched once per host and client and kept for the client's life.
 
 Every request connects to an address resolved once, here: the URL is sent to
 that address with the original name in the ``Host`` header (and, for https,
@@ -31,6 +34,7 @@ import socket
 import threading
 import time
 import urllib.parse
+import urllib.robotparser
 
 import requests
 import urllib3
@@ -39,7 +43,8 @@ import schemas
 
 __all__ = ['HttpClient', 'make_user_agent', 'SharedHttpClient', 'acquire_client', 'HttpSettings',
            'FetchError', 'Response', 'Target', 'map_by_host', 'parse_target',
-           'resolve_addresses', 'check_public', 'is_forbidden_address', 'parse_networks']
+           'resolve_addresses', 'check_public', 'is_forbidden_address', 'parse_networks',
+           'RobotsPolicy', 'parse_robots', 'robots_policy_of']
 
 CONNECT_TIMEOUT = 5.0  # seconds to open a connection
 READ_TIMEOUT = 15.0  # seconds without a byte before a read fails
@@ -56,6 +61,9 @@ MAX_ADDRESSES_TRIED = 3  # addresses of one host tried in turn when connecting f
 CHUNK_BYTES = 64 << 10
 FETCH_THREADS = 32  # requests in flight per worker, over different hosts
 RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
+# Answers that speak for the whole host: its next request waits Retry-After
+# (or the backoff), whichever request of the host comes next.
+HOST_WIDE_STATUSES = frozenset((429, 503))
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 DEFAULT_PORTS = {'http': 80, 'https': 443}
 
@@ -68,6 +76,14 @@ ERR_STATUS = 'HttpStatus'
 ERR_REDIRECTS = 'TooManyRedirects'
 ERR_FORBIDDEN = 'ForbiddenAddress'
 ERR_BAD_URL = 'BadUrl'
+
+ROBOTS_PATH = '/robots.txt'
+# Failures of a robots.txt fetch that mean "unreachable" (RFC 9309 2.3.1.4),
+# like a 5xx: the host is skipped for the run.
+ROBOTS_UNREACHABLE_KINDS = frozenset((ERR_TIMEOUT, ERR_DEADLINE, ERR_CONNECTION, ERR_TOO_LARGE))
+# The one 4xx read as "unreachable" too, as crawlers do; RFC 9309 reads every
+# other 4xx as "no rules".
+ROBOTS_RATE_LIMITED = 429
 
 _METADATA_HOSTS = frozenset(('metadata.google.internal', 'metadata'))
 # Characters no parser agrees on in an authority: whitespace, controls, backslash.
@@ -114,6 +130,8 @@ class HttpSettings:
   # Networks a guarded request may reach although private: () for none,
   # ('all',) for every address.
   allowed_private: tuple = ()
+  # Whether page fetches (HttpClient.robots_refusal) obey robots.txt; feeds never ask.
+  respect_robots: bool = True
 
 
 @dataclasses.dataclass
@@ -268,6 +286,90 @@ def backoff_seconds(attempt, settings, rng=random):
   return rng.uniform(0, ceiling)
 
 
+class _RfcRuleLine(urllib.robotparser.RuleLine):
+  """A robots.txt rule matched as RFC 9309 says: ``*`` any characters, a final ``$`` the end."""
+
+  def __init__(self, line):  # pylint: disable=super-init-not-called
+    self.path = line.path  # percent-encoded by RuleLine: '*' is '%2A', '$' is '%24'
+    self.allowance = line.allowance
+    pattern = line.path
+    anchored = pattern.endswith('%24')
+    if anchored:
+      pattern = pattern[:-len('%24')]
+    self._pattern = re.compile('.*'.join(re.escape(part) for part in pattern.split('%2A')) +
+                               (r'\Z' if anchored else ''))
+
+  def applies_to(self, filename):
+    return self.path == '*' or self._pattern.match(filename) is not None
+
+
+def parse_robots(text):
+  """A RobotFileParser of robots.txt text, with RFC 9309 precedence.
+
+  urllib's parser takes the first rule that matches and reads ``*`` and
+  ``$`` literally; here the longest rule wins, Allow wins a tie, and both
+  wildcards work.
+  """
+  parser = urllib.robotparser.RobotFileParser()
+  parser.parse(text.splitlines())
+  entries = list(parser.entries) + ([parser.default_entry] if parser.default_entry else [])
+  for entry in entries:
+    entry.rulelines = sorted((_RfcRuleLine(line) for line in entry.rulelines),
+                             key=lambda line: (-len(line.path), not line.allowance))
+  return parser
+
+
+def _path_of(url):
+  """The path and query of a URL, as robots.txt rules and refusals name them."""
+  parts = urllib.parse.urlsplit(url)
+  return (parts.path or '/') + (f'?{parts.query}' if parts.query else '')
+
+
+@dataclasses.dataclass(frozen=True)
+class RobotsPolicy:
+  """What a host's robots.txt decided: rules, everything allowed, or the host refused."""
+  rules: object = None  # a RobotFileParser, or None
+  refused: str = None  # why the whole host is refused, or None
+
+  def refusal(self, url, user_agent):
+    """None when ``url`` may be fetched, else why not."""
+    if self.refused:
+      return self.refused
+    if self.rules is None or self.rules.can_fetch(user_agent, url):
+      return None
+    return f'robots.txt disallows {_path_of(url)}'
+
+
+ALLOW_ALL = RobotsPolicy()
+
+
+def _robots_url(target):
+  """The robots.txt URL of a target's scheme, host and port."""
+  return f'{target.scheme}://{target.host_header}{ROBOTS_PATH}'
+
+
+def robots_policy_of(response=None, error=None):
+  """The RobotsPolicy of a robots.txt fetch (RFC 9309 2.3.1), from its Response or FetchError.
+
+  2xx: its rules. 4xx (but 429), too many redirects: no rules. 5xx, 429,
+  timeouts, connection failures, a body over the cap: the host is refused
+  for the run. A fetch refused here (a private address, a malformed URL) is
+  no answer from the site: no rules, and the page fetch, guarded on its own,
+  says why it fails.
+  """
+  if response is not None:
+    body = response.body.decode('utf-8', errors='replace') if response.body else ''
+    return RobotsPolicy(rules=parse_robots(body))
+  status = error.status
+  if (error.kind == ERR_STATUS and status is not None and 400 <= status < 500
+      and status != ROBOTS_RATE_LIMITED):
+    return ALLOW_ALL
+  if error.kind == ERR_STATUS or error.kind in ROBOTS_UNREACHABLE_KINDS:
+    answer = f'HTTP {status}' if error.kind == ERR_STATUS else error.kind
+    return RobotsPolicy(refused=f'robots.txt unreachable ({answer}): host skipped for this run')
+  return ALLOW_ALL
+
+
 class _HostLimiter:
   """Per-host spacing between request starts and a cap on requests at once."""
 
@@ -293,6 +395,13 @@ class _HostLimiter:
 
   def release(self, host):
     self._semaphores[host].release()
+
+  def defer(self, host, seconds):
+    """No request to ``host`` starts for ``seconds`` from now (a 429 or 503 asked so)."""
+    with self._lock:
+      until = time.monotonic() + seconds
+      if until > self._next_start.get(host, 0.0):
+        self._next_start[host] = until
 
 
 def _shutdown(sock):
@@ -460,6 +569,33 @@ class HttpClient:
     # on the same address; a crawler keeps none.
     self._session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     self._limiter = _HostLimiter(settings.host_delay, settings.max_per_host)
+    self._robots = {}  # (scheme, host_header) -> [lock, RobotsPolicy or None]
+    self._robots_guard = threading.Lock()
+
+  def robots_refusal(self, url):
+    """None when the host's robots.txt lets this client's user agent fetch ``url``, else why not.
+
+    Always None when the settings say not to respect robots.txt, or when the
+    URL is too malformed to have a host (the page fetch then says so). Each
+    host's robots.txt is fetched once, guarded like a page, by the first
+    request that needs it; the others of that host wait for it.
+    """
+    if not self._settings.respect_robots:
+      return None
+    try:
+      target = parse_target(url)
+    except FetchError:
+      return None
+    with self._robots_guard:
+      slot = self._robots.setdefault((target.scheme, target.host_header),
+                                     [threading.Lock(), None])
+    with slot[0]:
+      if slot[1] is None:
+        try:
+          slot[1] = robots_policy_of(response=self.get(_robots_url(target), guarded=True))
+        except FetchError as error:
+          slot[1] = robots_policy_of(error=error)
+    return slot[1].refusal(url, self._settings.user_agent)
 
   def get(self, url, headers=None, guarded=False):
     """GET with retries; returns a Response (2xx or 304) or raises FetchError."""
@@ -484,9 +620,22 @@ class HttpClient:
         asked = retry_after_seconds(response.headers.get('retry-after'))
         wait = (min(asked, settings.max_retry_after) if asked is not None
                 else backoff_seconds(attempt, settings))
+        if response.status in HOST_WIDE_STATUSES:
+          # The host asked to be left alone: its next request, this retry or
+          # another's, waits in the limiter; other hosts do not.
+          self._defer_host(response.url, wait)
+          wait = 0.0
       if attempt < settings.retries:
         time.sleep(wait)
     raise last_error
+
+  def _defer_host(self, url, seconds):
+    """Holds back the next request to the host of ``url`` for ``seconds``."""
+    try:
+      host = parse_target(url, allow_userinfo=True).host_header
+    except FetchError:
+      return
+    self._limiter.defer(host, seconds)
 
   def _follow(self, url, headers, guarded):
     """One attempt: the request and its redirects, each hop resolved (and checked) once.

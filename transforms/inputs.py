@@ -1,4 +1,4 @@
-"""Every input of a run, files and feeds, as one stream of raw records."""
+"""Every input of a run, files, WARC archives and feeds, as one stream of raw records."""
 
 import apache_beam as beam
 
@@ -6,6 +6,8 @@ from transforms import stage
 from transforms.fetch_feeds import FetchFeeds
 from transforms.progress import ReportProgress
 from transforms.read_files import ReadArticleFiles
+from transforms.read_warc import ReadWarcFiles
+from transforms.read_warc import is_warc_path
 
 __all__ = ['ReadInputs']
 
@@ -28,8 +30,12 @@ class ReadInputs(beam.PTransform):
 
   def expand(self, pbegin):
     readers = []
-    if self._paths:
-      readers.append(pbegin | 'ReadArticleFiles' >> ReadArticleFiles(self._paths))
+    files = [p for p in self._paths if not is_warc_path(p)]
+    warcs = [p for p in self._paths if is_warc_path(p)]
+    if files:
+      readers.append(pbegin | 'ReadArticleFiles' >> ReadArticleFiles(files))
+    if warcs:
+      readers.append(pbegin | 'ReadWarcFiles' >> ReadWarcFiles(warcs))
     if self._feed_urls:
       readers.append(pbegin | 'FetchFeeds' >> FetchFeeds(
           self._feed_urls, self._http_settings, self._feed_states))

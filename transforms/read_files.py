@@ -49,6 +49,7 @@ FORMAT_TEXT = 'text'
 FORMAT_HTML = 'html'
 FORMAT_JSON = 'jsonl'
 FORMAT_FEED = 'feed'
+FORMAT_WARC = 'warc'
 FORMAT_UNKNOWN = 'unknown'
 
 FORMATS_BY_EXTENSION = {
@@ -60,6 +61,7 @@ FORMATS_BY_EXTENSION = {
     '.xml': FORMAT_FEED,
     '.rss': FORMAT_FEED,
     '.atom': FORMAT_FEED,
+    '.warc': FORMAT_WARC,  # read by transforms/read_warc.py, not here
 }
 GZIP_EXTENSION = '.gz'
 
@@ -76,7 +78,8 @@ _TEXT_HEADER = re.compile(r'\A\s*date\s+(\d{4}-\d{2}-\d{2})\s+(.*)\Z', re.DOTALL
 _LINE_BREAK = re.compile('\r\n|[\n\r\x0b\x0c\x85\u2028\u2029]')
 _GLOB_CHARS = re.compile(r'[*?\[]')
 _GLOB_PREFIX = re.compile(r'^[^[*?]*')  # the part of a pattern before its first glob character
-_LINE_SUFFIX = re.compile(r'#L\d+\Z')  # ``file.jsonl#L3``: one line of a file
+# ``file.jsonl#L3``: one line of a file; ``file.warc#offset=123``: one WARC record.
+_LINE_SUFFIX = re.compile(r'#(?:L\d+|offset=\d+)\Z')
 _MISSING_TARGET_ERRORS = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
 # Non-blocking, so that even a FIFO opened by mistake cannot hang the reader.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_CLOEXEC', 0)
@@ -394,6 +397,9 @@ class _ReadFileFn(beam.DoFn):
     fmt = detect_format(uri)
     if fmt == FORMAT_UNKNOWN:
       yield stage.drop(DROP_UNSUPPORTED_FORMAT, STAGE, uri)
+      return
+    if fmt == FORMAT_WARC:  # ReadInputs sends WARC files to ReadWarcFiles
+      yield stage.drop(DROP_UNSUPPORTED_FORMAT, STAGE, uri, detail='read by ReadWarcFiles')
       return
     try:
       data = read_input_bytes(path)
