@@ -97,7 +97,7 @@ setuptools.setup(
     # The learned paragraph cleaner's model (JSON) and its card ship with the code.
     package_data={'transforms': ['models/*.json', 'models/*.md'],
                   # Start-up of local worker processes (pipeline/main.py:_quiet_workers).
-                  'pipeline': ['worker_site/*.py']},
+                  'pipeline': ['worker_site/*.py', 'data/*.json']},
     install_requires=REQUIREMENTS,
     extras_require={'test': TEST_REQUIREMENTS, 'train': TRAIN_REQUIREMENTS},
     entry_points={'console_scripts': ['newsbeam = pipeline.main:main']},

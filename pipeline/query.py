@@ -17,6 +17,12 @@ __all__ = ['connect', 'run_query', 'with_retries', 'format_rows', 'query_main', 
 
 # View name -> (file schema, Hive partition schema or None).
 VIEWS = {name: (d.schema, d.partition_schema) for name, d in DATASETS.items()}
+# The stories dataset has a row per story and run that touched it; this view
+# keeps each story's latest.
+STORIES = 'stories'
+STORIES_LATEST_VIEW = (
+    'CREATE VIEW stories_latest AS SELECT * FROM stories QUALIFY row_number() OVER '
+    '(PARTITION BY story_id ORDER BY updated_run_id DESC) = 1')
 FORMATS = ('table', 'csv', 'json')
 MAX_CELL_CHARS = 80  # longer cells are cut in the table format
 READ_ATTEMPTS = 3  # a query is run again when files vanished under it
@@ -46,6 +52,9 @@ def connect(output):
       full = pa.unify_schemas([schema, partitions]) if partitions else schema
       con.register(f'_empty_{name}', full.empty_table())
       con.execute(f'CREATE VIEW {name} AS SELECT * FROM _empty_{name}')
+  con.execute("SET TimeZone = 'UTC'")  # timestamps print in UTC, as they are stored
+  if STORIES in VIEWS:
+    con.execute(STORIES_LATEST_VIEW)
   return con
 
 
