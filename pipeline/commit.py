@@ -28,6 +28,8 @@ from transforms.files import ensure_folder
 from transforms.files import parent_of
 from transforms.files import read_json
 from transforms.files import write_json
+from transforms.stories import DEFAULT_WINDOW_DAYS as DEFAULT_STORY_WINDOW_DAYS
+from transforms.stories import expire_story_index
 from transforms.write import write_parquet
 
 __all__ = ['commit_run', 'build_manifest', 'remove_staging', 'has_journal',
@@ -41,6 +43,7 @@ JOURNAL_STARTED_AT = 'started_at'
 JOURNAL_ARGUMENTS = 'arguments'
 JOURNAL_STATE_DIR = 'state_dir'
 JOURNAL_STAGE_COUNTS = 'stage_counts'
+JOURNAL_STORY_WINDOW_DAYS = 'story_window_days'
 
 _LOG = logging.getLogger(__name__)
 
@@ -112,6 +115,9 @@ def _finish(output, journal, status):
   report = read_json(S.staging_path(output, run_id, S.REPORT_FILE))
   with output_lock(output):
     move_into_place(report[R.FILES])
+    expire_story_index(output, datetime.datetime.fromisoformat(
+        journal[JOURNAL_STARTED_AT]).date(), journal.get(JOURNAL_STORY_WINDOW_DAYS)
+                       or DEFAULT_STORY_WINDOW_DAYS)
   failing = ()
   if report.get(R.FEEDS):
     state_dir = journal[JOURNAL_STATE_DIR] or S.output_path(output, S.STATE_FOLDER)
@@ -139,13 +145,15 @@ def has_journal(output, run_id):
   return FileSystems.exists(S.staging_path(output, run_id, S.JOURNAL_FILE))
 
 
-def commit_run(output, run_id, started_at, arguments, state_dir, stage_counts=None):
+def commit_run(output, run_id, started_at, arguments, state_dir, stage_counts=None,
+               story_window_days=DEFAULT_STORY_WINDOW_DAYS):
   """Journals the commit, moves the run's staged files into place, updates the
   feed state, writes the manifest. Returns ``(manifest_row, report)``.
   """
   journal = {JOURNAL_RUN_ID: run_id, JOURNAL_STARTED_AT: started_at.isoformat(),
              JOURNAL_ARGUMENTS: list(arguments), JOURNAL_STATE_DIR: state_dir,
-             JOURNAL_STAGE_COUNTS: dict(stage_counts or {})}
+             JOURNAL_STAGE_COUNTS: dict(stage_counts or {}),
+             JOURNAL_STORY_WINDOW_DAYS: story_window_days}
   write_json(S.staging_path(output, run_id, S.JOURNAL_FILE), journal)
   return _finish(output, journal, M.STATUS_SUCCEEDED)
 

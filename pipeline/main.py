@@ -58,11 +58,14 @@ from transforms.http import parse_networks
 from transforms.inputs import ReadInputs
 from transforms.language import DetectLanguage
 from transforms.normalize import NormalizeArticles
+from transforms.places import ResolvePlaces
+from transforms.stories import AssignStories
 from transforms.paragraph_cleaner import CleanerModelError
 from transforms.paragraph_cleaner import load_cleaner_model
 from transforms.read_files import InputPatternError
 from transforms.read_files import expand_inputs
 from transforms.stage import COUNTER_NAMESPACE
+from transforms.urls import parse_tracking_params
 from transforms.stage import Stages
 from transforms.stage import merge_outcomes
 from transforms.write import WriteDatasets
@@ -104,6 +107,8 @@ class RunContext(NamedTuple):
   fetch_full_text: bool
   state_dir: str
   max_dead_letter_share: float
+  tracking_params: tuple  # --tracking-params
+  story_window_days: int
 
 
 def build_pipeline(p, context):
@@ -115,7 +120,7 @@ def build_pipeline(p, context):
     raw = stages.add(raw | 'FetchFullText' >> FetchFullText(context.http_settings))
   articles = stages.add(raw | 'ExtractMainText' >> ExtractMainText())
   articles = stages.add(articles | 'NormalizeArticles' >> NormalizeArticles(
-      context.run_id, context.started_at))
+      context.run_id, context.started_at, context.tracking_params))
   if context.boilerplate_rules:
     articles = stages.add(articles | 'StripBoilerplate' >> StripBoilerplate(
         context.boilerplate_rules, context.use_classifier, context.cleaner_model))
@@ -124,8 +129,12 @@ def build_pipeline(p, context):
   articles = stages.add(articles | 'DetectLanguage' >> DetectLanguage())
   articles = stages.add(articles | 'TagEntities' >> TagEntities(
       context.ner_models, context.entity_types))
+  articles = stages.add(articles | 'ResolvePlaces' >> ResolvePlaces())
+  stories = articles | 'AssignStories' >> AssignStories(
+      context.output, context.started_at.date(), context.story_window_days, context.run_id)
+  articles = stages.add(stories.outcome)
   outcomes = merge_outcomes(stages.outcomes, 'Stages')
-  files = (articles, outcomes) | 'WriteDatasets' >> WriteDatasets(
+  files = (articles, outcomes, stories) | 'WriteDatasets' >> WriteDatasets(
       context.output, context.run_id)
   _ = (articles, outcomes, files) | 'AccountRun' >> AccountRun(
       context.output, context.run_id)
@@ -252,6 +261,10 @@ def prepare(argv):
       load_cleaner_model(nb.cleaner_model)  # fails here, not on a worker
     except CleanerModelError as error:
       raise ConfigError(f'--cleaner-model: {error}') from error
+  try:
+    tracking = parse_tracking_params(nb.tracking_params)
+  except ValueError as error:
+    raise ConfigError(f'--tracking-params {nb.tracking_params!r}: {error}') from error
   ner_models = parse_ner_models(nb.ner_model, default_ner_models(), is_installed)
   entity_types = parse_entity_types(nb.entity_types, DEFAULT_ENTITY_TYPES)
   started_at = datetime.datetime.now(datetime.timezone.utc)
@@ -260,7 +273,8 @@ def prepare(argv):
                              cleaner == CLEANER_MODEL, nb.cleaner_model,
                              ner_models, entity_types, nb.dedup_window_days,
                              feed_urls, states, settings, nb.fetch_full_text,
-                             state_dir, nb.max_dead_letter_share)
+                             state_dir, nb.max_dead_letter_share, tracking,
+                             nb.story_window_days)
 
 
 def run(argv=None):
@@ -312,7 +326,8 @@ def execute(options, context, argv):
     try:
       manifest, report = commit.commit_run(context.output, context.run_id,
                                            context.started_at, argv,
-                                           context.state_dir, counters)
+                                           context.state_dir, counters,
+                                           context.story_window_days)
     except Exception as error:
       if not commit.has_journal(context.output, context.run_id):
         commit.remove_staging(context.output, context.run_id)

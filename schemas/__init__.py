@@ -5,7 +5,9 @@ constants of these modules; the writers turn them into tables with these
 schemas and never let pyarrow infer one.
 """
 
-SCHEMA_VERSION = 2  # 2: flags, boilerplate scores, drop titles and details, stage counts
+SCHEMA_VERSION = 3  # 2: flags, boilerplate scores, drop titles and details, stage counts
+# 3: canonical_url, legacy_article_id, modified_at, modified_source, date sources, places,
+#    story_id; stories and places datasets
 
 
 def _package_version():

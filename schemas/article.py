@@ -4,18 +4,23 @@ import pyarrow as pa
 
 from schemas.common import UTC_TIMESTAMP
 from schemas.entity import MENTION
+from schemas.place import PLACE_STRUCT
 
 ARTICLE_ID = 'article_id'
+LEGACY_ARTICLE_ID = 'legacy_article_id'
 EXTERNAL_ID = 'external_id'
 URL = 'url'
+CANONICAL_URL = 'canonical_url'
 SOURCE_URI = 'source_uri'
 SOURCE = 'source'
 TITLE = 'title'
 TEXT = 'text'
 AUTHORS = 'authors'
 PUBLISHED_AT = 'published_at'
+MODIFIED_AT = 'modified_at'
 INGESTED_AT = 'ingested_at'
 DATE_SOURCE = 'date_source'
+MODIFIED_SOURCE = 'modified_source'
 LANGUAGE = 'language'
 LANGUAGE_CONFIDENCE = 'language_confidence'
 WORD_COUNT = 'word_count'
@@ -32,15 +37,27 @@ CATEGORIES = 'categories'
 TEXT_ORIGIN = 'text_origin'
 FULL_TEXT_ERROR = 'full_text_error'
 NEAR_DUPLICATE_OF = 'near_duplicate_of'
+PLACES = 'places'  # resolved places (schemas.place)
+STORY_ID = 'story_id'  # the story the article belongs to (schemas.story)
 
 MINHASH_PERMUTATIONS = 64  # values in a MinHash signature
 INPUT_FORMAT = 'input_format'
 RUN_ID = 'run_id'
 SCHEMA_VERSION_FIELD = 'schema_version'
 
-# Values of DATE_SOURCE: where the ``date`` partition came from.
-DATE_FROM_PUBLISHED = 'published'
-DATE_FROM_INGESTED = 'ingested'
+# Values of DATE_SOURCE (where published_at came from; the ``date`` partition
+# is published_at's day, else ingested_at's) and of MODIFIED_SOURCE (where
+# modified_at came from; null when there is none).
+DATE_FROM_FEED = 'feed'  # the feed entry's published (or updated) date
+DATE_FROM_JSON = 'json'  # the input JSON object's own date
+DATE_FROM_HTML_META = 'html_meta'  # a page's meta tags or microdata (article:published_time, ...)
+DATE_FROM_JSON_LD = 'json_ld'  # a page's JSON-LD (datePublished, dateModified)
+DATE_FROM_URL = 'url'  # a date in the link's path (/2024/05/03/)
+DATE_FROM_TEXT_HEADER = 'text_header'  # the `` date YYYY-MM-DD `` header of a text file
+DATE_FROM_TEXT = 'text'  # a date found in the page's visible text (htmldate)
+DATE_FROM_INGESTED = 'ingested'  # no date: published_at is null, the partition is the run's day
+DATE_SOURCES = (DATE_FROM_FEED, DATE_FROM_JSON, DATE_FROM_HTML_META, DATE_FROM_JSON_LD,
+                DATE_FROM_URL, DATE_FROM_TEXT_HEADER, DATE_FROM_TEXT, DATE_FROM_INGESTED)
 
 UNDETERMINED_LANGUAGE = 'und'
 
@@ -64,8 +81,12 @@ BOILERPLATE_ITEM = pa.struct([
 
 ARTICLE_SCHEMA = pa.schema([
     pa.field(ARTICLE_ID, pa.string(), nullable=False),
+    # The id schema version 2 gave this article, when it differs from
+    # article_id (its URL scheme changed): deduplication matches both.
+    pa.field(LEGACY_ARTICLE_ID, pa.string()),
     pa.field(EXTERNAL_ID, pa.string()),
-    pa.field(URL, pa.string()),
+    pa.field(URL, pa.string()),  # the link as published (trimmed, http(s) only)
+    pa.field(CANONICAL_URL, pa.string()),  # the link in one form per article: article_id's input
     pa.field(SOURCE_URI, pa.string(), nullable=False),
     pa.field(SOURCE, pa.string()),
     pa.field(TITLE, pa.string()),
@@ -73,8 +94,10 @@ ARTICLE_SCHEMA = pa.schema([
     pa.field(AUTHORS, pa.list_(pa.string())),
     pa.field(CATEGORIES, pa.list_(pa.string())),
     pa.field(PUBLISHED_AT, UTC_TIMESTAMP),
+    pa.field(MODIFIED_AT, UTC_TIMESTAMP),
     pa.field(INGESTED_AT, UTC_TIMESTAMP, nullable=False),
     pa.field(DATE_SOURCE, pa.string(), nullable=False),
+    pa.field(MODIFIED_SOURCE, pa.string()),
     pa.field(LANGUAGE, pa.string(), nullable=False),
     pa.field(LANGUAGE_CONFIDENCE, pa.float64()),
     pa.field(WORD_COUNT, pa.int32(), nullable=False),
@@ -87,6 +110,8 @@ ARTICLE_SCHEMA = pa.schema([
     pa.field(NER_MODEL, pa.string()),
     pa.field(MINHASH, pa.list_(pa.uint32())),
     pa.field(NEAR_DUPLICATE_OF, pa.string()),
+    pa.field(PLACES, pa.list_(PLACE_STRUCT)),
+    pa.field(STORY_ID, pa.string()),  # null only for rows written outside the pipeline
     pa.field(INPUT_FORMAT, pa.string(), nullable=False),
     pa.field(RUN_ID, pa.string(), nullable=False),
     pa.field(SCHEMA_VERSION_FIELD, pa.int32(), nullable=False),

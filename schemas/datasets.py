@@ -1,9 +1,10 @@
 """Layout facts of an output folder, declared once.
 
 An output holds one folder per dataset (``articles/``, ``entities/``,
-``dead_letters/``, ``drops/``, ``runs/``), Hive-partitioned by the rules
-below, plus ``_staging/`` (files of runs not yet committed, journals, the run
-report, the lock) and ``_state/`` (the feeds' conditional-GET state). Run ids
+``places/``, ``stories/``, ``dead_letters/``, ``drops/``, ``runs/``),
+Hive-partitioned by the rules below, plus ``_staging/`` (files of runs not
+yet committed, journals, the run report, the lock) and ``_state/`` (the
+feeds' conditional-GET state and the story index, ``schemas.story``). Run ids
 are sortable: the UTC start time, then a random suffix.
 """
 
@@ -28,6 +29,9 @@ from schemas.common import LANG
 from schemas.common import LANG_VALUE_PATTERN
 from schemas.dead_letter import DEAD_LETTER_SCHEMA
 from schemas.drop import DROP_SCHEMA
+from schemas.place import PLACE_SCHEMA
+from schemas.story import STORY_SCHEMA
+from schemas.story import story_partition
 from schemas.entity import ENTITY_SCHEMA
 from schemas.run import RUN_SCHEMA
 
@@ -36,6 +40,8 @@ ENTITIES = 'entities'
 DEAD_LETTERS = 'dead_letters'
 DROPS = 'drops'
 RUNS = 'runs'
+PLACES = 'places'
+STORIES = 'stories'
 
 STAGING_FOLDER = '_staging'  # files of runs not yet committed, journals, the lock
 STATE_FOLDER = '_state'  # default --state: conditional-GET state of feeds
@@ -119,6 +125,10 @@ DATASETS = {d.name: d for d in (
     Dataset(DEAD_LETTERS, DEAD_LETTER_SCHEMA, DATE_PARTITION_SCHEMA, dead_letter_partition,
             False),
     Dataset(DROPS, DROP_SCHEMA, DATE_PARTITION_SCHEMA, drop_partition, False),
+    # Place rows take their article's partition (transforms.places.place_rows).
+    Dataset(PLACES, PLACE_SCHEMA, DATE_LANG_PARTITION_SCHEMA, None, True),
+    # One row per story and run that touched it, by the story's first day.
+    Dataset(STORIES, STORY_SCHEMA, DATE_PARTITION_SCHEMA, story_partition, True),
     Dataset(RUNS, RUN_SCHEMA, None, None, False),
 )}
 

@@ -7,6 +7,7 @@ per (article, canonical entity, label), built for "who is in the news when".
 import pyarrow as pa
 
 from schemas.common import UTC_TIMESTAMP
+from schemas.place import ENTITY_PLACE_FIELDS
 
 # Fields of one mention in the article's ``entities`` list.
 MENTION_TEXT = 'text'
@@ -44,6 +45,8 @@ ENTITY_SCHEMA = pa.schema([
     pa.field(FIRST_START, pa.int32(), nullable=False),
     pa.field(PUBLISHED_AT, UTC_TIMESTAMP),
     pa.field(SOURCE, pa.string()),
+    # Where a GPE/LOC entity is (schemas.place); null for other entities.
+    *ENTITY_PLACE_FIELDS,
     pa.field(RUN_ID, pa.string(), nullable=False),
     pa.field(SCHEMA_VERSION_FIELD, pa.int32(), nullable=False),
 ])

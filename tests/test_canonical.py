@@ -4,7 +4,10 @@ from transforms.canonical import Mention
 from transforms.canonical import ResolvedMention
 from transforms.canonical import canonical_key
 from transforms.canonical import canonical_name
+from transforms.canonical import country_of
+from transforms.canonical import is_junk
 from transforms.canonical import resolve_mentions
+from transforms.canonical import trim_mention
 
 PRIORITY = ('PERSON', 'ORG', 'GPE')
 
@@ -87,3 +90,78 @@ def test_office_title_on_a_non_person_joins_a_known_person():
               Mention('General Motors', 'ORG', 40, 54)]
   assert [(m.canonical, m.label) for m in resolve_mentions(mentions, PRIORITY)] == [
       ('Joe Biden', 'PERSON'), ('Joe Biden', 'PERSON'), ('General Motors', 'ORG')]
+
+
+@pytest.mark.parametrize('mention, expected', [
+    (Mention('the New York Yankees', 'ORG', 10, 30), [Mention('New York Yankees', 'ORG', 14, 30)]),
+    (Mention('The Commerce Department', 'ORG', 0, 23),
+     [Mention('Commerce Department', 'ORG', 4, 23)]),
+    (Mention('The Hague', 'GPE', 0, 9), [Mention('The Hague', 'GPE', 0, 9)]),
+    (Mention('The Knot', 'WORK_OF_ART', 0, 8), [Mention('The Knot', 'WORK_OF_ART', 0, 8)]),
+    (Mention("Jesse Owens 's", 'PERSON', 5, 19), [Mention('Jesse Owens', 'PERSON', 5, 16)]),
+    (Mention('Ainars Kiksis (', 'PERSON', 0, 15), [Mention('Ainars Kiksis', 'PERSON', 0, 13)]),
+    (Mention('Rasa\n\nMazeikyte', 'ORG', 3, 18),
+     [Mention('Rasa', 'ORG', 3, 7), Mention('Mazeikyte', 'ORG', 9, 18)]),
+    (Mention('Euro 96', 'EVENT', 0, 7), [Mention('Euro 96', 'EVENT', 0, 7)]),
+    (Mention('"', 'ORG', 0, 1), []),
+])
+def test_trim_mention(mention, expected):
+  assert trim_mention(mention) == expected
+
+
+@pytest.mark.parametrize('text, junk', [
+    ('½', True), ('2024', True), ('x', True), ('the', True), ('republics', True),
+    ('--', True), ('Kyiv', False), ('NATO', False), ('eBay', False), ('中国', False),
+])
+def test_is_junk(text, junk):
+  assert is_junk(text) is junk
+
+
+def test_junk_mentions_are_dropped():
+  mentions = [Mention('½', 'CARDINAL', 0, 1), Mention('republics', 'GPE', 5, 14),
+              Mention('Kyiv', 'GPE', 20, 24)]
+  assert [m.canonical for m in resolve_mentions(mentions, PRIORITY)] == ['Kyiv']
+
+
+def test_country_names_and_aliases_merge():
+  names = ['US', 'U.S.', 'USA', 'United States', 'the United States', 'America']
+  mentions = [Mention(n, 'GPE', 10 * i, 10 * i + len(n)) for i, n in enumerate(names)]
+  resolved = resolve_mentions(mentions + [Mention('America', 'ORG', 90, 97)], PRIORITY)
+  assert {(m.canonical, m.label) for m in resolved[:6]} == {('United States', 'GPE')}
+  assert (resolved[6].canonical, resolved[6].label) == ('America', 'ORG')
+  for name, expected in (('UK', 'United Kingdom'), ('Britain', 'United Kingdom'),
+                         ('Great Britain', 'United Kingdom'), ('Russian Federation', 'Russia'),
+                         ('Viet Nam', 'Vietnam'), ('Holland', 'Netherlands'),
+                         ('Czechia', 'Czech Republic'), ('El Salvador', 'El Salvador')):
+    assert country_of(name, 'GPE') == expected, name
+  assert country_of('Allemagne', 'LOC', 'fr') == 'Germany'
+  assert country_of('La France', 'LOC', 'fr') == 'France'
+  assert country_of('Jordan', 'PERSON') is None  # a person as often as a country
+  assert country_of('Japan', 'PERSON') == 'Japan'
+  assert country_of('American', 'NORP') is None
+
+
+def test_label_fixes_for_systematic_model_errors():
+  text = ('Donald Trump met Xi Jinping. Trump said the talks went well, and Trump '
+          'said so again. JAPAN beat Chile in Osaka.')
+  mentions = [Mention('Donald Trump', 'PERSON', 0, 12), Mention('Xi Jinping', 'PERSON', 17, 27),
+              Mention('Trump', 'ORG', 29, 34), Mention('Trump', 'ORG', 65, 70),
+              Mention('JAPAN', 'PERSON', 90, 95), Mention('Chile', 'GPE', 101, 106)]
+  assert [(m.canonical, m.label) for m in resolve_mentions(mentions, PRIORITY, text)] == [
+      ('Donald Trump', 'PERSON'), ('Xi Jinping', 'PERSON'), ('Donald Trump', 'PERSON'),
+      ('Donald Trump', 'PERSON'), ('Japan', 'GPE'), ('Chile', 'GPE')]
+
+
+def test_a_speaker_tagged_org_becomes_the_person_of_the_same_name():
+  text = 'Wang met the press. Wang said no. The Wang group, Wang told us.'
+  mentions = [Mention('Wang', 'PERSON', 0, 4), Mention('Wang', 'ORG', 20, 24),
+              Mention('Wang', 'ORG', 38, 42), Mention('Wang', 'ORG', 50, 54)]
+  assert [m.label for m in resolve_mentions(mentions, PRIORITY, text)] == ['PERSON'] * 4
+
+
+def test_a_first_word_joins_its_full_name_and_capitals_count_less():
+  mentions = [Mention('Wang Donghai', 'PERSON', 0, 12), Mention('Wang', 'ORG', 20, 24),
+              Mention('JOHANNESBURG', 'PERSON', 30, 42), Mention('Johannesburg', 'GPE', 50, 62)]
+  assert [(m.canonical, m.label) for m in resolve_mentions(mentions, PRIORITY)] == [
+      ('Wang Donghai', 'PERSON'), ('Wang Donghai', 'PERSON'),
+      ('Johannesburg', 'GPE'), ('Johannesburg', 'GPE')]

@@ -1,14 +1,18 @@
 import datetime
+import json
 
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that
 from apache_beam.testing.util import equal_to
+import pyarrow as pa
 
 from schemas import article as A
 from schemas import drop as X
 from schemas.article import ARTICLE_SCHEMA
 from tests.conftest import SAMPLE_DATED
+from tests.conftest import articles_table
+from tests.conftest import run_newsbeam
 from transforms.dedup import BANDS
 from transforms.dedup import NEAR_DUPLICATE_THRESHOLD
 from transforms.dedup import Deduplicate
@@ -20,6 +24,8 @@ from transforms.dedup import shingles
 from transforms.dedup import window_dates
 from transforms.normalize import normalize_record
 from transforms.read_files import parse_text_file
+from transforms.urls import legacy_article_id
+from transforms.urls import legacy_canonical_url
 from transforms.write import write_parquet
 
 UTC = datetime.timezone.utc
@@ -134,3 +140,70 @@ def test_deduplicate_against_earlier_runs(tmp_path):
                 equal_to([('edited', old[A.ARTICLE_ID])]), label='Records')
     assert_that(out.dropped | beam.Map(lambda d: (d[X.REASON], d[X.SOURCE_URI])),
                 equal_to([('duplicate_cross_run', 'again')]), label='Drops')
+
+
+# Migration from schema version 2's ids (a hash of the hand-written canonical URL).
+
+# Columns the previous version did not write.
+NEW_COLUMNS = (A.LEGACY_ARTICLE_ID, A.CANONICAL_URL, A.MODIFIED_AT, A.MODIFIED_SOURCE)
+PREVIOUS_SCHEMA = pa.schema([f for f in ARTICLE_SCHEMA if f.name not in NEW_COLUMNS])
+# Links whose id changed with the new canonical form (query order, ref=rss,
+# dot segments, a newly listed tracking parameter) and one whose did not
+# (upper-case host, default port and fragment: both forms drop them).
+MIGRATED_URLS = ('https://example.org/a?b=2&a=1', 'https://example.org/b?ref=rss',
+                 'https://example.org/x/../c', 'https://example.org/d?cmpid=7',
+                 'https://Example.org:443/e#top')
+
+
+def previous_version_row(record, raw_url):
+  """The row the previous version wrote for a record: its id from legacy_article_id."""
+  row = {k: v for k, v in record.items() if k not in NEW_COLUMNS}
+  row[A.ARTICLE_ID] = legacy_article_id(raw_url, record[A.SOURCE], record[A.TITLE],
+                                        record[A.TEXT])
+  row[A.URL] = legacy_canonical_url(raw_url)
+  row[A.MINHASH] = minhash_signature(record[A.TEXT])
+  return row
+
+
+def test_articles_of_the_previous_id_scheme_are_recognised(tmp_path):
+  output = tmp_path / 'out'
+  texts = [f'{OTHER} Story number {n} of the council.' for n in range(len(MIGRATED_URLS))]
+  records = [article(f'in{n}', text, url=url) for n, (text, url)
+             in enumerate(zip(texts, MIGRATED_URLS))]
+  assert sum(r[A.LEGACY_ARTICLE_ID] is not None for r in records) == 4
+  folder = output / 'articles' / 'date=2022-01-18' / 'lang=en'
+  folder.mkdir(parents=True)
+  old_rows = [previous_version_row(r, url) for r, url in zip(records, MIGRATED_URLS)]
+  write_parquet(str(folder / 'part-old-0.parquet'), old_rows, PREVIOUS_SCHEMA)
+  with TestPipeline() as p:
+    out = p | beam.Create(records) | Deduplicate(str(output), NOW.date(), 0)
+    assert_that(out.records, equal_to([]), label='Records')
+    assert_that(out.dropped | beam.Map(lambda d: (d[X.REASON], d[X.DUPLICATE_OF])),
+                equal_to([('duplicate_cross_run', row[A.ARTICLE_ID]) for row in old_rows]),
+                label='Drops')
+
+
+def test_a_run_over_an_output_of_the_previous_version_adds_no_duplicate(tmp_path):
+  inputs, output = tmp_path / 'in', tmp_path / 'out'
+  inputs.mkdir()
+  objects = [{'url': url, 'title': f'Story {n}', 'published': '2022-01-18T10:00:00Z',
+              'text': f'{OTHER} Story number {n} of the council, told in full.'}
+             for n, url in enumerate(MIGRATED_URLS)]
+  (inputs / 'a.jsonl').write_text('\n'.join(json.dumps(o) for o in objects) + '\n')
+  old_rows = []
+  for n, obj in enumerate(objects):
+    raw = {A.SOURCE_URI: str(inputs / 'a.jsonl') + f'#L{n + 1}', A.INPUT_FORMAT: 'jsonl',
+           A.URL: obj['url'], A.TITLE: obj['title'], A.TEXT: obj['text'],
+           'published': obj['published']}
+    record, _ = normalize_record(raw, 'old', NOW)
+    record[A.LANGUAGE] = 'en'
+    old_rows.append(previous_version_row(record, obj['url']))
+  folder = output / 'articles' / 'date=2022-01-18' / 'lang=en'
+  folder.mkdir(parents=True)
+  write_parquet(str(folder / 'part-old-0.parquet'), old_rows, PREVIOUS_SCHEMA)
+
+  result = run_newsbeam('--input', inputs, '--output', output)
+  assert result.manifest['articles_written'] == 0
+  assert dict(result.manifest['dropped_by_reason']) == {'duplicate_cross_run': 5}
+  table = articles_table(output)
+  assert sorted(r[A.ARTICLE_ID] for r in table) == sorted(r[A.ARTICLE_ID] for r in old_rows)

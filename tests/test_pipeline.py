@@ -40,7 +40,7 @@ def test_samples_land_in_their_partitions(samples_run):
   rows = {os.path.basename(r['source_uri']): r for r in articles_table(output)}
   dated = rows['000_fb94ac4cff3d6708.txt']
   assert str(dated['date']) == '2022-01-18' and dated['lang'] == 'en'
-  assert dated['date_source'] == 'published'
+  assert dated['date_source'] == 'text_header'
   assert dated['title'] == TITLE_DATED
   assert dated['text'].startswith('As Russia conducts war games near its border')
   undated = rows['002_326773c5a6fc88ff.txt']
@@ -132,6 +132,13 @@ def test_layout_and_manifest(samples_run):
       f'articles/date={today}/lang=en/part-{run_id}-0.parquet',
       f'entities/date=2022-01-18/lang=en/part-{run_id}-0.parquet',
       f'entities/date={today}/lang=en/part-{run_id}-0.parquet',
+      f'places/date=2022-01-18/lang=en/part-{run_id}-0.parquet',
+      f'places/date={today}/lang=en/part-{run_id}-0.parquet',
+      f'stories/date=2022-01-18/part-{run_id}-0.parquet',
+      f'stories/date={today}/part-{run_id}-0.parquet',
+      # The story index keeps the days of the window (the 2022 article's
+      # partition is older than that and expires at once).
+      f'_state/story_index/date={today}/part-{run_id}.parquet',
       f'runs/part-{run_id}.parquet'])
   manifest = duckdb.sql(f"SELECT * FROM read_parquet('{output}/runs/*.parquet')").fetchall()
   assert len(manifest) == 1
@@ -202,8 +209,8 @@ def test_bad_inputs_are_accounted_for(tmp_path):
   assert dict(m['dropped_by_reason']) == {'empty_input': 1, 'empty_text': 1,
                                           'no_main_text': 1}
   assert dict(m['dead_lettered_by_stage']) == {'read': 5}
-  # The French article gets no entities: there is no French model.
-  assert dict(m['warnings_by_kind']) == {'date_unparseable': 1, 'no_ner_model': 1}
+  # The French article is tagged by the French model: no no_ner_model warning.
+  assert dict(m['warnings_by_kind']) == {'date_unparseable': 1}
   assert m['articles_written'] == 6
 
   table = articles_table(output)
@@ -212,7 +219,8 @@ def test_bad_inputs_are_accounted_for(tmp_path):
       'ok.txt.gz']
   rows = {r['source_uri'].rsplit('/', 1)[1]: r for r in table}
   good = rows['lines.jsonl#L1']
-  assert good['url'] == 'https://example.org/a'
+  assert good['url'] == 'https://example.org/a?utm_source=x'
+  assert good['canonical_url'] == 'https://example.org/a'
   assert good['external_id'] == 'j1'
   assert good['date_source'] == 'ingested'
   assert rows['latin1.txt']['text'] == 'Le café est très bon à Paris, dit-il à la télévision.'
@@ -247,7 +255,7 @@ def test_second_run_over_the_same_inputs_writes_nothing_new(tmp_path, capsys):
   assert (m['inputs_read'], m['articles_written'], m['dead_lettered']) == (2, 0, 0)
   assert dict(m['dropped_by_reason']) == {'duplicate_cross_run': 2}
   files = files_under(output)
-  assert sum(first.run_id in f for f in files) == 5
+  assert sum(first.run_id in f for f in files) == 10
   assert files == sorted(files) and f'runs/part-{second.run_id}.parquet' in files
   drops = duckdb.sql(
       f"SELECT reason, article_id, duplicate_of FROM read_parquet('{output}/drops/**/*.parquet', "

@@ -76,10 +76,12 @@ def test_deep_json_is_an_error_not_a_crash():
 def test_json_object_fields_are_mapped_and_id_kept_as_external_id():
   raw = json_object_to_raw({'id': 42, 'url': 'https://x.org/a', 'title': 'T',
                             'text': 'Body', 'published': '2024-05-01',
+                            'modified': '2024-05-02T10:00:00Z',
                             'authors': ['Ann', {'name': 'Bob'}], 'source': 'X'})
   assert raw == {A.EXTERNAL_ID: '42', A.URL: 'https://x.org/a', A.TITLE: 'T',
                  A.TEXT: 'Body', R.HTML: None, R.PUBLISHED: '2024-05-01',
-                 A.AUTHORS: ['Ann', 'Bob'], A.SOURCE: 'X'}
+                 R.MODIFIED: '2024-05-02T10:00:00Z', A.AUTHORS: ['Ann', 'Bob'],
+                 A.SOURCE: 'X'}
   with pytest.raises(ValueError):
     json_object_to_raw(['not', 'an', 'object'])
   with pytest.raises(ValueError):

@@ -10,7 +10,10 @@ projection, from the ``date`` partitions of the window (the last
 ``window_days`` days) and of every date this run writes to. Each file is
 filtered with pyarrow against side inputs that hold only this run's ids and
 band keys, so the work and memory grow with the run, not with the dataset.
-An article already in the dataset is dropped as ``duplicate_cross_run``.
+An article already in the dataset is dropped as ``duplicate_cross_run``. An
+article is looked up by its ``article_id`` and by its ``legacy_article_id``
+(the id of schema version 2's URL scheme), so rows written before the URL
+scheme changed are recognised too.
 
 Near-duplicates (a corrected typo, an appended paragraph) are marked, never
 dropped: MinHash over word shingles, LSH bands to find candidates, and the
@@ -35,7 +38,7 @@ from schemas.datasets import ARTICLES
 from schemas.datasets import article_date
 from transforms import stage
 
-__all__ = ['Deduplicate', 'minhash_signature', 'band_keys',
+__all__ = ['Deduplicate', 'minhash_signature', 'band_keys', 'lookup_ids',
            'estimate_similarity', 'shingles', 'window_dates',
            'read_existing_matches']
 
@@ -114,6 +117,12 @@ def _when(article):
 
 def article_id_of(article):
   return article[A.ARTICLE_ID]
+
+
+def lookup_ids(article):
+  """The ids an earlier run may have written the article under: its id, then its legacy id."""
+  legacy = article.get(A.LEGACY_ARTICLE_ID)
+  return [article[A.ARTICLE_ID]] + ([legacy] if legacy else [])
 
 
 def content_key(article):
@@ -239,13 +248,14 @@ class _KeepOnePer(beam.PTransform):
 
 
 class _DropExistingFn(beam.DoFn):
-  """Drops articles already written by an earlier run."""
+  """Drops articles already written by an earlier run, under their id or their legacy id."""
 
   def process(self, article, existing):
-    if article[A.ARTICLE_ID] in existing:
-      yield stage.drop(DROP_DUPLICATE_CROSS_RUN, STAGE, article[A.SOURCE_URI],
-                       article[A.ARTICLE_ID], article[A.ARTICLE_ID], title=article[A.TITLE])
-      return
+    for article_id in lookup_ids(article):
+      if article_id in existing:
+        yield stage.drop(DROP_DUPLICATE_CROSS_RUN, STAGE, article[A.SOURCE_URI],
+                         article[A.ARTICLE_ID], article_id, title=article[A.TITLE])
+        return
     yield article
 
 
@@ -307,7 +317,7 @@ class Deduplicate(beam.PTransform):
         _SignFn(), STAGE, step=f'{STAGE}/sign')
     unique = signed.records
 
-    new_ids = unique | 'NewIds' >> beam.Map(lambda a: a[A.ARTICLE_ID])
+    new_ids = unique | 'NewIds' >> beam.FlatMap(lookup_ids)
     new_bands = unique | 'NewBands' >> beam.FlatMap(_new_band_entries)
     run_dates = (unique
                  | 'RunDates' >> beam.Map(article_date)

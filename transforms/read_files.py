@@ -310,6 +310,7 @@ def json_object_to_raw(obj):
   if not isinstance(obj, dict):
     raise ValueError(f'expected a JSON object, got {type(obj).__name__}')
   published = obj.get('published')
+  modified = obj.get('modified')
   return {
       A.EXTERNAL_ID: _as_text(obj.get('id')),
       A.URL: _as_text(obj.get('url')),
@@ -317,6 +318,7 @@ def json_object_to_raw(obj):
       A.TEXT: _as_text(obj.get('text')),
       R.HTML: _as_text(obj.get('html')),
       R.PUBLISHED: published if isinstance(published, (int, float)) else _as_text(published),
+      R.MODIFIED: modified if isinstance(modified, (int, float)) else _as_text(modified),
       A.AUTHORS: _as_authors(obj.get('authors')),
       A.SOURCE: _as_text(obj.get('source')),
   }

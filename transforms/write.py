@@ -24,10 +24,12 @@ from schemas import datasets as S
 from schemas import dead_letter as D
 from schemas import drop as X
 from schemas import report as R
+from schemas import story as T
 from transforms.decode import repair_strings
 from transforms.entities import entity_rows
+from transforms.places import place_rows
 
-__all__ = ['WriteDataset', 'WriteDatasets', 'write_parquet', 'COMPRESSION',
+__all__ = ['WriteDataset', 'WriteDatasets', 'WriteStoryIndex', 'write_parquet', 'COMPRESSION',
            'ROW_GROUP_ROWS']
 
 COMPRESSION = 'zstd'
@@ -142,10 +144,11 @@ def complete_drop(record, run_id):
 
 
 class WriteDatasets(beam.PTransform):
-  """Writes a run's articles, entity rows, dead letters and drops; returns the staged files.
+  """Writes a run's articles, entity and place rows, stories, dead letters and drops.
 
-  Input: ``(articles, outcomes)``, the articles to write and the merged
-  StageOutputs of every stage.
+  Input: ``(articles, outcomes, stories)``: the articles to write, the merged
+  StageOutputs of every stage, and AssignStories' StoryOutputs (its stories
+  rows and the run's story-index rows). Returns the staged files.
   """
 
   def __init__(self, output, run_id, label=None):
@@ -154,14 +157,58 @@ class WriteDatasets(beam.PTransform):
     self._run_id = run_id
 
   def expand(self, inputs):
-    articles, outcomes = inputs
+    articles, outcomes, stories = inputs
     entities = articles | 'EntityRows' >> beam.FlatMap(entity_rows)
+    places = articles | 'PlaceRows' >> beam.FlatMap(place_rows)
     dead_letters = outcomes.dead_letters | 'CompleteDeadLetters' >> beam.Map(
         complete_dead_letter, self._run_id)
     drops = outcomes.dropped | 'CompleteDrops' >> beam.Map(complete_drop, self._run_id)
     return ([articles | 'WriteArticles' >> WriteDataset(S.ARTICLES, self._output, self._run_id),
              entities | 'WriteEntities' >> WriteDataset(S.ENTITIES, self._output, self._run_id),
+             places | 'WritePlaces' >> WriteDataset(S.PLACES, self._output, self._run_id),
+             stories.stories | 'WriteStories' >> WriteDataset(
+                 S.STORIES, self._output, self._run_id),
+             stories.index_rows | 'WriteStoryIndex' >> WriteStoryIndex(
+                 self._output, self._run_id),
              dead_letters | 'WriteDeadLetters' >> WriteDataset(
                  S.DEAD_LETTERS, self._output, self._run_id),
              drops | 'WriteDrops' >> WriteDataset(S.DROPS, self._output, self._run_id)]
             | 'MergeFiles' >> beam.Flatten())
+
+
+class _WriteIndexPartitionFn(beam.DoFn):
+  """Writes one partition of the run's index rows to the run's staging; yields its file entry."""
+
+  def __init__(self, output, run_id):
+    self._output = output
+    self._run_id = run_id
+
+  def process(self, keyed_rows):
+    partition, rows = keyed_rows
+    relative = [S.STATE_FOLDER, T.STORY_INDEX_FOLDER, S.partition_path(partition),
+                T.index_file_name(self._run_id)]
+    staged = S.output_path(self._output, S.STAGING_FOLDER, self._run_id, *relative)
+    count = write_parquet(staged, sorted(rows, key=lambda r: r[T.ARTICLE_ID]),
+                          T.STORY_INDEX_SCHEMA)
+    yield {R.FILE_DATASET: T.STORY_INDEX_FOLDER, R.FILE_STAGED_PATH: staged,
+           R.FILE_FINAL_PATH: S.output_path(self._output, *relative), R.FILE_ROWS: count}
+
+
+class WriteStoryIndex(beam.PTransform):
+  """Writes the run's story-index rows under its staging folder; returns staged-file entries.
+
+  The entries have the shape of ``WriteDataset``'s, so the commit moves them
+  into place with the run's other files.
+  """
+
+  def __init__(self, output, run_id, label=None):
+    super().__init__(label)
+    self._output = output
+    self._run_id = run_id
+
+  def expand(self, rows):
+    return (rows
+            | 'KeyByPartition' >> beam.Map(lambda r: (T.index_partition(r), repair_strings(r)))
+            | 'GroupByPartition' >> beam.GroupByKey()
+            | 'WritePartitions' >> beam.ParDo(_WriteIndexPartitionFn(self._output,
+                                                                     self._run_id)))

@@ -1,0 +1,97 @@
+"""Places: the ``places`` column of articles and the places dataset.
+
+``places/date=YYYY-MM-DD/lang=xx/part-<run_id>-<n>.parquet`` holds one row
+per (article, resolved place), built for "where is the news": each GPE/LOC
+entity (or, for languages without NER, each gazetteer match in the text)
+resolved to a country, a first-level subdivision or a city of the packaged
+gazetteer (GeoNames cities over 15,000 people, countries, US states, Canadian
+provinces, Australian states, the UK's nations).
+"""
+
+import pyarrow as pa
+
+from schemas.common import UTC_TIMESTAMP
+
+# The article field holding the resolved places (schemas.article.PLACES once wired).
+ARTICLE_PLACES = 'places'
+
+# Fields of one place in the article's ``places`` list (and, with the article
+# fields below, of a row of the places dataset).
+NAME = 'name'  # the place as the article names it (the first mention)
+PLACE = 'place'  # the gazetteer's English name
+KIND = 'kind'
+COUNTRY_CODE = 'country_code'  # ISO 3166-1 alpha-2
+ADMIN1 = 'admin1'  # ISO 3166-2 code of the first-level subdivision, when known
+LAT = 'lat'
+LON = 'lon'
+GEONAMES_ID = 'geonames_id'
+CONFIDENCE = 'confidence'  # the candidates' weight share agreeing with it (0-1)
+METHOD = 'method'
+MENTIONED_AS = 'mentioned_as'  # every name of the article resolved to this place
+
+# Values of KIND. A country's or subdivision's lat/lon is the population
+# centroid of its gazetteer cities, not a boundary centroid.
+KIND_COUNTRY = 'country'
+KIND_ADMIN1 = 'admin1'
+KIND_CITY = 'city'
+
+# Values of METHOD: where the mention came from.
+METHOD_NER = 'ner'  # a GPE or LOC entity of the NER stage
+METHOD_GAZETTEER = 'gazetteer'  # a capitalised name of the text found in the gazetteer
+
+PLACE_STRUCT = pa.struct([
+    pa.field(NAME, pa.string(), nullable=False),
+    pa.field(PLACE, pa.string(), nullable=False),
+    pa.field(KIND, pa.string(), nullable=False),
+    pa.field(COUNTRY_CODE, pa.string(), nullable=False),
+    pa.field(ADMIN1, pa.string()),
+    pa.field(LAT, pa.float64()),
+    pa.field(LON, pa.float64()),
+    pa.field(GEONAMES_ID, pa.int64()),
+    pa.field(CONFIDENCE, pa.float64(), nullable=False),
+    pa.field(METHOD, pa.string(), nullable=False),
+    pa.field(MENTIONED_AS, pa.list_(pa.string()), nullable=False),
+])
+
+# Columns of the places dataset besides the place's own fields.
+ARTICLE_ID = 'article_id'
+PUBLISHED_AT = 'published_at'
+SOURCE = 'source'
+RUN_ID = 'run_id'
+SCHEMA_VERSION_FIELD = 'schema_version'
+
+PLACE_SCHEMA = pa.schema([
+    pa.field(ARTICLE_ID, pa.string(), nullable=False),
+    pa.field(NAME, pa.string(), nullable=False),
+    pa.field(PLACE, pa.string(), nullable=False),
+    pa.field(KIND, pa.string(), nullable=False),
+    pa.field(COUNTRY_CODE, pa.string(), nullable=False),
+    pa.field(ADMIN1, pa.string()),
+    pa.field(LAT, pa.float64()),
+    pa.field(LON, pa.float64()),
+    pa.field(GEONAMES_ID, pa.int64()),
+    pa.field(CONFIDENCE, pa.float64(), nullable=False),
+    pa.field(METHOD, pa.string(), nullable=False),
+    pa.field(PUBLISHED_AT, UTC_TIMESTAMP),
+    pa.field(SOURCE, pa.string()),
+    pa.field(RUN_ID, pa.string(), nullable=False),
+    pa.field(SCHEMA_VERSION_FIELD, pa.int32(), nullable=False),
+])
+
+# Place columns an entities row can carry for a GPE/LOC entity (null for
+# other entities and for places that did not resolve).
+ENTITY_PLACE_COUNTRY_CODE = 'place_country_code'
+ENTITY_PLACE_ADMIN1 = 'place_admin1'
+ENTITY_PLACE_LAT = 'place_lat'
+ENTITY_PLACE_LON = 'place_lon'
+ENTITY_PLACE_GEONAMES_ID = 'place_geonames_id'
+
+ENTITY_PLACE_FIELDS = (
+    pa.field(ENTITY_PLACE_COUNTRY_CODE, pa.string()),
+    pa.field(ENTITY_PLACE_ADMIN1, pa.string()),
+    pa.field(ENTITY_PLACE_LAT, pa.float64()),
+    pa.field(ENTITY_PLACE_LON, pa.float64()),
+    pa.field(ENTITY_PLACE_GEONAMES_ID, pa.int64()),
+)
+ENTITY_PLACE_NAMES = tuple(f.name for f in ENTITY_PLACE_FIELDS)
+ENTITY_PLACE_LABELS = ('GPE', 'LOC')  # entities whose rows carry the place columns
