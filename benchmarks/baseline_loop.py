@@ -1,14 +1,20 @@
-"""The plain script a user would write instead of newsbeam: one loop, same libraries.
+"""The plain script a user would write instead of newsbeam: one loop, same libraries, same work.
 
-Reads the JSON Lines files of a folder (``{"url", "html"}`` objects), extracts the main text
-with trafilatura, applies newsbeam's normalisation and boilerplate rules,
-detects the language with langdetect, tags entities with ``nlp.pipe`` (same
-model, same batch size as newsbeam, optionally ``n_process``) and writes one
-Parquet file with pyarrow. bench_pipeline.py runs it as its baseline.
+Reads the JSON Lines files of a folder (``{"url", "html"}`` objects) and does,
+article by article, the work newsbeam's stages do, with the same functions:
+trafilatura extraction and the page's dates, normalisation (canonical URL,
+dates), boilerplate rules and the learned paragraph classifier, langdetect,
+spaCy NER with ``nlp.pipe`` (same model and batch size, optionally
+``n_process``), places from the gazetteer, story signatures and story
+assignment over the run, and one Parquet file written with pyarrow. It skips
+what only a pipeline needs (accounting, dead letters, staged commits, the
+per-source repeat pass and cross-run deduplication).
+bench_pipeline.py runs it as its baseline.
 
     python -m benchmarks.baseline_loop CORPUS_FOLDER OUT.parquet [N_PROCESS]
 """
 
+import datetime
 import json
 import pathlib
 import sys
@@ -16,7 +22,12 @@ import sys
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from transforms.boilerplate_rules import apply_rules
+from schemas import article as A
+from schemas import entity as E
+from schemas import raw as R
+from transforms.boilerplate import clean_paragraphs
+from transforms.boilerplate_rules import DEFAULT_RULES
+from transforms.dates import find_page_dates
 from transforms.entities import DEFAULT_ENTITY_TYPES
 from transforms.entities import PIPE_BATCH_SIZE
 from transforms.entities import default_ner_models
@@ -24,33 +35,64 @@ from transforms.entities import load_ner_pipeline
 from transforms.extract import extract_main_text
 from transforms.language import detect_language
 from transforms.language import load_detector_factory
-from transforms.normalize import normalize_text
+from transforms.normalize import normalize_record
+from transforms.paragraph_cleaner import load_cleaner_model
+from transforms.places import gazetteer
+from transforms.places import with_places
+from transforms.stories import assign_stories
+from transforms.stories import story_signature
+
+RUN_ID = 'baseline'
+KEPT_COLUMNS = (A.URL, A.TITLE, A.TEXT, A.LANGUAGE, A.PUBLISHED_AT, A.STORY_ID)
+
+
+def _article(obj, factory, model, now):
+  """One page to an article record with clean text and its language, or None."""
+  page = extract_main_text(obj['html'], obj['url'])
+  if page is None:
+    return None
+  raw = {A.SOURCE_URI: obj['url'], A.INPUT_FORMAT: 'jsonl', A.URL: obj['url'],
+         A.TITLE: page['title'], A.TEXT: page['text'], R.PUBLISHED: page['date'],
+         A.TEXT_ORIGIN: A.TEXT_FROM_HTML,
+         R.PAGE_DATES: find_page_dates(obj['html'], obj['url'], page['date'])}
+  article, _ = normalize_record(raw, RUN_ID, now)
+  if article is None:
+    return None
+  kept, _ = clean_paragraphs(article[A.TEXT].split('\n\n'), DEFAULT_RULES, model, 'html')
+  language, confidence = detect_language('\n\n'.join(kept), factory)
+  return dict(article, **{A.TEXT: '\n\n'.join(kept), A.LANGUAGE: language,
+                          A.LANGUAGE_CONFIDENCE: confidence})
 
 
 def main(corpus, out, n_process=1):
   factory = load_detector_factory()
+  model = load_cleaner_model()
   nlp = load_ner_pipeline(default_ner_models()['en'])
-  rows = []
+  gaz = gazetteer()
+  now = datetime.datetime.now(datetime.timezone.utc)
+  articles = []
   for path in sorted(pathlib.Path(corpus).glob('*.jsonl')):
     with open(path, encoding='utf-8') as f:
       for line in f:
-        obj = json.loads(line)
-        page = extract_main_text(obj['html'], obj['url'])
-        if page is None:
-          continue
-        text, _ = apply_rules(normalize_text(page['text']))
-        language, confidence = detect_language(text, factory)
-        rows.append({'url': obj['url'], 'title': page['title'], 'text': text,
-                     'language': language, 'language_confidence': confidence})
-  docs = nlp.pipe((row['text'] for row in rows), batch_size=PIPE_BATCH_SIZE,
+        article = _article(json.loads(line), factory, model, now)
+        if article is not None:
+          articles.append(article)
+  docs = nlp.pipe((a[A.TEXT] for a in articles), batch_size=PIPE_BATCH_SIZE,
                   n_process=n_process)
   # docs first: zip must exhaust the nlp.pipe generator, or with n_process > 1
   # its worker processes are never told to stop and the interpreter waits on
   # them at exit for ever.
-  for doc, row in zip(docs, rows):
-    row['entities'] = [{'text': e.text, 'label': e.label_, 'start': e.start_char,
-                        'end': e.end_char}
-                       for e in doc.ents if e.label_ in DEFAULT_ENTITY_TYPES]
+  for doc, article in zip(docs, articles):
+    article[A.ENTITIES] = [
+        {E.MENTION_TEXT: e.text, E.MENTION_LABEL: e.label_, E.MENTION_START: e.start_char,
+         E.MENTION_END: e.end_char, E.MENTION_CANONICAL: e.text}
+        for e in doc.ents if e.label_ in DEFAULT_ENTITY_TYPES]
+  articles = [with_places(a, gaz) for a in articles]
+  stories = assign_stories([story_signature(a) for a in articles], [])
+  rows = [{column: a[column] for column in KEPT_COLUMNS if column != A.STORY_ID}
+          for a in articles]
+  for row, article in zip(rows, articles):
+    row[A.STORY_ID] = stories.get(article[A.ARTICLE_ID])
   pq.write_table(pa.Table.from_pylist(rows), out, compression='zstd')
   return len(rows)
 
