@@ -28,19 +28,15 @@ import json
 import pathlib
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from benchmarks.bench_pipeline import _rss_kib
-from benchmarks.bench_pipeline import _tree
 from benchmarks.bench_pipeline import copy_sentence
 from benchmarks.bench_pipeline import machine
+from benchmarks.bench_pipeline import measure
 from benchmarks.corpus import ROOT
 
 PAGES = ROOT.parent / 'shared' / 'eval' / 'article-extraction-2025' / 'html'
@@ -108,29 +104,6 @@ def child(step, path, mode, result_path):
   result = p.run()
   result.wait_until_finish()
   pathlib.Path(result_path).write_text(json.dumps(stage_counters(result)))
-
-
-def measure(command):
-  """Wall seconds and peak RSS (largest process, sum over the tree, MiB) of a command."""
-  start = time.perf_counter()
-  process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-  peak = {'largest': 0, 'sum': 0}
-
-  def sample():
-    while process.poll() is None:
-      sizes = [_rss_kib(p) for p in _tree(process.pid)]
-      peak['largest'] = max(peak['largest'], max(sizes, default=0))
-      peak['sum'] = max(peak['sum'], sum(sizes))
-      time.sleep(SAMPLE_SECONDS)
-
-  sampler = threading.Thread(target=sample, daemon=True)
-  sampler.start()
-  _, err = process.communicate()
-  sampler.join()
-  if process.returncode not in (0, 3):
-    raise RuntimeError(f'{command[:6]} failed: {err[-2000:]}')
-  return time.perf_counter() - start, peak['largest'] / 1024, peak['sum'] / 1024
 
 
 def is_wired():

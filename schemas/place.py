@@ -39,7 +39,8 @@ KIND_CITY = 'city'
 METHOD_NER = 'ner'  # a GPE or LOC entity of the NER stage
 METHOD_GAZETTEER = 'gazetteer'  # a capitalised name of the text found in the gazetteer
 
-PLACE_STRUCT = pa.struct([
+# A place's own fields, in the article's list and in the places dataset.
+_PLACE_FIELDS = (
     pa.field(NAME, pa.string(), nullable=False),
     pa.field(PLACE, pa.string(), nullable=False),
     pa.field(KIND, pa.string(), nullable=False),
@@ -50,6 +51,10 @@ PLACE_STRUCT = pa.struct([
     pa.field(GEONAMES_ID, pa.int64()),
     pa.field(CONFIDENCE, pa.float64(), nullable=False),
     pa.field(METHOD, pa.string(), nullable=False),
+)
+
+PLACE_STRUCT = pa.struct([
+    *_PLACE_FIELDS,
     pa.field(MENTIONED_AS, pa.list_(pa.string()), nullable=False),
 ])
 
@@ -62,16 +67,7 @@ SCHEMA_VERSION_FIELD = 'schema_version'
 
 PLACE_SCHEMA = pa.schema([
     pa.field(ARTICLE_ID, pa.string(), nullable=False),
-    pa.field(NAME, pa.string(), nullable=False),
-    pa.field(PLACE, pa.string(), nullable=False),
-    pa.field(KIND, pa.string(), nullable=False),
-    pa.field(COUNTRY_CODE, pa.string(), nullable=False),
-    pa.field(ADMIN1, pa.string()),
-    pa.field(LAT, pa.float64()),
-    pa.field(LON, pa.float64()),
-    pa.field(GEONAMES_ID, pa.int64()),
-    pa.field(CONFIDENCE, pa.float64(), nullable=False),
-    pa.field(METHOD, pa.string(), nullable=False),
+    *_PLACE_FIELDS,
     pa.field(PUBLISHED_AT, UTC_TIMESTAMP),
     pa.field(SOURCE, pa.string()),
     pa.field(RUN_ID, pa.string(), nullable=False),

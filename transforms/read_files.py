@@ -377,6 +377,25 @@ def _repaired(output):
   return repair_strings(output)
 
 
+def refusal_outcome(uri, path, stage_name):
+  """The drop or dead letter of a local path that must not be opened, or None.
+
+  FIFOs, sockets, devices and links to folders are drops
+  (``not_a_regular_file``), dangling links drops (``broken_link``), paths
+  that cannot even be examined dead letters with the OS error.
+  """
+  if not _is_local(path):
+    return None
+  try:
+    refusal = refuse_local_path(path)
+  except OSError as error:
+    return stage.dead_letter(stage_name, uri, type(error).__name__, describe_os_error(error))
+  if refusal:
+    reason, detail = refusal
+    return stage.drop(reason, stage_name, uri, detail=detail)
+  return None
+
+
 class _ReadFileFn(beam.DoFn):
   """Reads one file into raw records, drops and dead letters."""
 
@@ -386,16 +405,10 @@ class _ReadFileFn(beam.DoFn):
       yield _repaired(output)
 
   def _read(self, uri, path):
-    if _is_local(path):
-      try:
-        refusal = refuse_local_path(path)
-      except OSError as error:
-        yield stage.dead_letter(STAGE, uri, type(error).__name__, describe_os_error(error))
-        return
-      if refusal:
-        reason, detail = refusal
-        yield stage.drop(reason, STAGE, uri, detail=detail)
-        return
+    refused = refusal_outcome(uri, path, STAGE)
+    if refused is not None:
+      yield refused
+      return
     fmt = detect_format(uri)
     if fmt == FORMAT_UNKNOWN:
       yield stage.drop(DROP_UNSUPPORTED_FORMAT, STAGE, uri)

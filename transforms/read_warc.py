@@ -46,7 +46,7 @@ from transforms.full_text import decode_page
 from transforms.read_files import describe_os_error
 from transforms.read_files import display_path
 from transforms.read_files import folder_name_of
-from transforms.read_files import refuse_local_path
+from transforms.read_files import refusal_outcome
 
 __all__ = ['ReadWarcFiles', 'is_warc_path', 'scan_plain_warc', 'scan_gzip_warc',
            'chunk_framed_records', 'parse_warc_header', 'parse_warc_date',
@@ -403,16 +403,10 @@ class _ScanWarcFn(beam.DoFn):
 
   def process(self, element):
     uri, path = element[0], os.fsdecode(element[1])
-    if _is_local(path):
-      try:
-        refusal = refuse_local_path(path)
-      except OSError as error:
-        yield stage.dead_letter(STAGE, uri, type(error).__name__, describe_os_error(error))
-        return
-      if refusal:
-        reason, detail = refusal
-        yield stage.drop(reason, STAGE, uri, detail=detail)
-        return
+    refused = refusal_outcome(uri, path, STAGE)
+    if refused is not None:
+      yield refused
+      return
     scan = scan_gzip_warc if path.lower().endswith(GZIP_EXTENSION) else scan_plain_warc
     listed = 0
     try:
