@@ -102,6 +102,103 @@ def test_prose_that_looks_alike_is_kept(paragraph):
   assert apply_rules(text) == (text, [])
 
 
+# Leftovers seen on the training pages of the paragraph cleaner: lead-ins,
+# furniture, contact and byline-date lines, sign-up consent.
+@pytest.mark.parametrize('rule, paragraph', [
+    ('related_teaser', 'Also read: How the new bus routes will work'),
+    ('related_teaser', 'ALSO READ — Ten things to know about the budget'),
+    ('read_more', 'Read our full review.'),
+    ('read_more', 'Read our full Acme Phone 12 review'),
+    ('read_more', 'Read our in-depth Example Laptop review.'),
+    ('read_more', 'Read more news like this on example.com'),
+    ('read_more', 'View all articles'),
+    ('read_more', 'See all posts by Jane Doe'),
+    ('read_more', 'Read more from Jane Doe'),
+    ('furniture', '8 min read'),
+    ('furniture', '5 Minute Read'),
+    ('furniture', 'Reading time: 4 minutes'),
+    ('furniture', 'Back to top'),
+    ('furniture', 'Back to all articles'),
+    ('furniture', 'Return to the blog'),
+    ('furniture', 'Zurück zur Übersicht'),
+    ('photo_credit', 'Photo Courtesy of Jane Doe'),
+    ('photo_credit', 'Image courtesy of: Example Studio'),
+    ('photo_credit', 'Image Source: Example Institute'),
+    ('photo_credit', "Image from Jane's October 2024 review."),
+    ('photo_credit', 'Photo via Pexels'),
+    ('contact_line', 'Phone number: 615 682 4939'),
+    ('contact_line', 'Phone: (555) 123-4567 • Fax: (555) 123-4568'),
+    ('contact_line', 'Tel: +44 20 7946 0000'),
+    ('contact_line', 'Phone:'),
+    ('consent', 'By entering your email address you agree to our Terms of Use and Privacy Policy '
+                'and consent to receive emails from us.'),
+    ('consent', 'By submitting your email you agree to our Terms of Use.'),
+    ('consent', 'By providing your email, you agree to receive periodic updates from us.'),
+    ('byline', 'Published: 12 May 2024 at 10:30 BST'),
+    ('byline', 'Last updated: Nov 4, 2025'),
+    ('byline', 'Updated on Monday, June 2, 2025, 9:15 a.m. ET'),
+    # Leftovers of scraped news text.
+    ('photo_credit', 'The first global map of the moon. (NASA/JPL-Caltech/ASU)'),
+    ('photo_credit', 'Does a duvet affect your lungs? (Photo: Getty Images) Getty'),
+    ('photo_credit', 'Image caption The minister leaves Downing Street on Tuesday'),
+    ('copyright', '© Jane Doe Nurses prepare flu shots at a clinic in Washington on Jan. 3, 2018.'),
+    ('related_teaser', "Follow AP's full coverage of the election at https://example.com/election"),
+    ('related_teaser', 'Related post: Pickled Sprouts Recipe'),
+    ('related_teaser', 'Trending'),
+    ('contact_line', 'Jane Doe of Example News contributed to this report.'),
+    ('contact_line', '(Reporting by Jane Doe, John Smith and Ann Lee, with additional reporting by '
+                     'Bo Chen in London and Kim Park in Seoul; Editing by Tom Brown and Nick Doe)'),
+    ('share_prompt', 'Sharing is caring!'),
+    ('donation', 'Something to consider: if you enjoyed this article, join our members today.'),
+    ('furniture', 'Text size'),
+    ('furniture', 'Filed under: Politics | Elections'),
+    ('furniture', 'Tags: budget, transport, city council'),
+])
+def test_leftover_rules_remove_their_lines(rule, paragraph):
+  assert apply_rules(f'{OPENING}\n\n{paragraph}') == (OPENING, [(rule, paragraph)])
+
+
+@pytest.mark.parametrize('paragraph', ['March 3, 2025', '2024-11-06', 'Monday, June 2, 2025 10:30 am'])
+def test_a_lone_date_goes_only_among_the_first_paragraphs(paragraph):
+  assert apply_rules(f'{paragraph}\n\n{OPENING}') == (OPENING, [('byline', paragraph)])
+  text = f'{OPENING}\n\nSecond.\n\nThird.\n\n{paragraph}\n\nThe changelog goes on.'
+  assert apply_rules(text) == (text, [])
+
+
+@pytest.mark.parametrize('paragraph', [
+    'Also reading the report were two senior officials, the minister said.',
+    'Read our full statement on the ruling, the company said in a tweet.',
+    'Read the review of the law, and then decide for yourself, she said.',
+    'Readers who want more news like this can sign up for alerts at the library.',
+    'View all of the results on the county website, officials said.',
+    'The 8 min read time on the app was the longest of the week.',
+    'Back to school means back to the bus routes, the mayor said.',
+    'Back to the drawing board',
+    'Photo courtesy was never offered by the agency, its director said.',
+    'Images from the probe show a cratered surface, NASA said.',
+    'Image from the satellite, taken on Tuesday, shows the flooded valley.',
+    'Phone calls to the company were not returned on Friday.',
+    'Phone: the most used device in the survey, ahead of laptops.',
+    'By entering your email address on a fake site, victims handed their passwords to the gang.',
+    'By providing your details to the bank, the court said, you agree nothing.',
+    'Published on March 3, 2025, the report found that rents rose by 8%.',
+    'The vote took place on March 3, 2025.',
+    'Sales rose by 5% between the two quarters (Q1/Q2).',
+    'The talks, he said, were about trade (and not about the war).',
+    'Image copyrights are a matter for the courts, the judge said.',
+    'Follow the coverage closely, the editor told the new reporters.',
+    'Related posts were removed by the platform on Tuesday, the company said.',
+    'Trending topics on the app included the budget and the storm.',
+    'Three reporters contributed to the investigation over two years.',
+    'If you enjoyed the concert, the band said, wait for the next tour.',
+    'Text size matters less than contrast, the designers found.',
+    'Tags on the luggage showed it had been to Paris.',
+])
+def test_leftover_look_alike_prose_is_kept(paragraph):
+  text = f'{OPENING}\n\n{paragraph}\n\nAnother paragraph.\n\nA fourth.\n\nA fifth.'
+  assert apply_rules(text) == (text, [])
+
+
 def test_user_patterns_that_backtrack_for_ever_are_refused_when_loaded():
   started = time.monotonic()
   with pytest.raises(RulesFileError, match='simplify it'):

@@ -1,6 +1,10 @@
+import pytest
+
 from tests.conftest import shared_eval
 from transforms.extract import extract_main_text
 from transforms.extract import html_fragment_to_text
+from transforms.extract import is_title_line
+from transforms.extract import page_blocks
 from transforms.normalize import normalize_text
 
 PAGE = """<html><head><title>Site | Big story</title>
@@ -65,3 +69,23 @@ def test_extract_main_text_transform():
                           ('a.txt', None, None)]), label='Records')
     assert_that(out.dropped | beam.Map(lambda d: (d[X.REASON], d[X.SOURCE_URI])),
                 equal_to([('no_main_text', 'empty.html')]), label='Drops')
+
+
+def test_page_blocks_cut_the_whole_visible_text():
+  html = ('<html><head><title>T</title><script>x()</script></head><body><nav><a>Home</a> '
+          '<a>World</a></nav><p>One <b>two</b><br>three</p><div>four</div></body></html>')
+  assert page_blocks(html) == ['Home World', 'One two', 'three', 'four']
+
+
+@pytest.mark.parametrize('line, title, expected', [
+    ('Big story', 'Big story', True),
+    ('BIG  STORY', 'Big story', True),
+    ('Big story', 'Big story | Example News', True),
+    ('Big story', 'Big story - Example News', True),
+    ('Big story', 'Big story: what it means', False),
+    ('Big', 'Big story', False),
+    ('The first paragraph.', 'Big story', False),
+    ('Big story', None, False),
+])
+def test_title_line(line, title, expected):
+  assert is_title_line(line, title) is expected

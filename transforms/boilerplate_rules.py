@@ -43,6 +43,9 @@ MIN_FINGERPRINT_CHARS = 2  # shorter paragraphs (a lone digit or symbol) get no 
 
 _MONTH = (r'(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|'
           r'aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?')
+_DATE = (r'(?:' + _MONTH + r'\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,2}(?:st|nd|rd|th)?\s+'
+         + _MONTH + r',?\s+\d{4}|\d{4}-\d\d-\d\d|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})')
+_TIME = r'(?:,?\s*(?:at\s*)?\d{1,2}[:.]\d\d\s*(?:[ap]\.?m\.?)?(?:\s*[a-z]{2,4})?)?'
 _SOCIAL = (r'(?:facebook|twitter|x|instagram|tiktok|youtube|linkedin|telegram|whatsapp|'
            r'threads|bluesky|mastodon|snapchat|pinterest|reddit|flipboard|google news)')
 _AGENCIES = (r'(?:getty images|afp|reuters|ap|ap photo|associated press|shutterstock|alamy|'
@@ -86,8 +89,9 @@ DEFAULT_RULES = (
           r'\b(?:privacy|terms|policy|notice)\b', 500),
     _rule('consent', r'\byou can unsubscribe at any time\b', 500),
     _rule('consent', r'^by (?:entering|providing|submitting|sharing|giving us) your (?:e-?mail'
-          r'|details|information|phone number)\b.{0,60}\b(?:you )?(?:agree|consent|accept'
-          r'|acknowledge)\b', 500),
+          r'|details|information|phone number)\b.{0,60}\b(?:agree|consent|accept|acknowledge)\b'
+          r'.{0,150}\b(?:terms|privacy|policy|e-?mails?|updates|newsletters?|marketing'
+          r'|communications|texts|messages|offers)\b', 500),
     # ... German, French, Spanish.
     _rule('consent', r'\b(?:wir verwenden|wir nutzen|diese (?:web)?seite (?:verwendet|nutzt))'
           r' cookies\b|^(?:alle )?(?:cookies )?(?:akzeptieren|ablehnen|zustimmen)$', 400),
@@ -124,7 +128,7 @@ DEFAULT_RULES = (
     _rule('read_more', r'^(?:continue|keep) reading\b', 80),
     _rule('read_more', r'^read more(?: here| at| on| about)?\s*(?:[:.»>…-]|$)', 200),
     _rule('read_more', r'^(?:read|see|view|browse) (?:more|all|other|our latest) (?:news|stories'
-          r'|articles|posts|blogs?|reviews|guides)\b[^.!?,;]{0,60}[.»>→]?$', 100),
+          r'|articles|posts|blogs?|reviews|guides)\b(?:[^.!?,;]|\.(?=\S)){0,60}[.»>→]?$', 100),
     _rule('read_more', r'^read more (?:from|by) [^.!?]{1,60}$', 80),
     _rule('read_more', r'^read (?:our|the) (?:full|complete|in-depth|detailed)? ?(?:[\w’\'-]+ )'
           r'{0,4}review\b[^.!?,;]{0,60}[.»>→]?$', 100),
@@ -137,9 +141,12 @@ DEFAULT_RULES = (
     # Related-story teasers: a headline ending in a bracketed all-caps tag,
     # or a line introduced as related reading.
     Rule('related_teaser', re.compile(r'\[[A-Z][A-Z /&-]{2,20}\]\s*$'), 200),
-    _rule('related_teaser', r'^(?:related|related (?:stories|articles|content|coverage)'
-          r'|also read|read also|see also|more on this(?: story)?|recommended'
-          r'|you (?:may|might) also like|most read)\s*(?:[:|»>–—-]|$)', 200),
+    _rule('related_teaser', r'^(?:related|related (?:stories|articles|content|coverage|posts?'
+          r'|reading|links?)|also read|read also|see also|more on this(?: story)?|recommended'
+          r'|you (?:may|might) also like|most read|trending(?: now| stories)?)'
+          r'\s*(?:[:|»>–—-]|$)', 200),
+    _rule('related_teaser', r'^(?:follow|read|see|get) (?:[\w’\'-]+ ){0,2}(?:full |complete |latest '
+          r'|live |continuing )?coverage (?:of|on|at)\b', 200),
     _rule('related_teaser', r'^(?:mehr zum thema|das könnte sie auch interessieren|auch interessant'
           r'|lesen sie auch|(?:à )?lire aussi|voir aussi|à voir aussi|sur le même sujet'
           r'|lee también|te puede interesar|noticias relacionadas|también te puede interesar'
@@ -152,7 +159,7 @@ DEFAULT_RULES = (
     # Share prompts.
     _rule('share_prompt', r'^(?:share|share this(?: article| story| page)?|share on \w+'
           r'|click to share|tweet(?: this)?|email this|print this(?: article| page)?'
-          r'|follow us on \w+(?: and \w+)?|copy link)\s*[.!:]?$', 80),
+          r'|follow us on \w+(?: and \w+)?|copy link|sharing is caring)\s*[.!:]?$', 80),
     _rule('share_prompt', r'^(?:share|follow)(?: this)?(?: article| story)?'
           r'(?:\s*(?:on|via|:)?\s*(?:facebook|twitter|x|whatsapp|linkedin|email|reddit|pinterest)'
           r'\s*[,|/]?)+$', 150),
@@ -173,6 +180,9 @@ DEFAULT_RULES = (
           r'|make a (?:contribution|donation)|give (?:today|now|monthly))\b', 400),
     _rule('donation', r'^if you (?:value|enjoy|like|appreciate|rely on|found)\b.{0,200}'
           r'\b(?:support|donat\w*|subscri\w*|contribut\w*|become a member)\b', 400),
+    _rule('donation', r'\bif you (?:value|enjoy(?:ed)?|liked?|appreciated?|found)\b.{0,60}'
+          r'\b(?:this|our) (?:article|story|journalism|reporting|work)\b.{0,200}\b(?:support'
+          r'|donat\w*|subscri\w*|contribut\w*|members?(?:hip)?|join)\b', 400),
     _rule('donation', r'\b(?:independent|nonprofit|non-profit|reader-funded|reader-supported)'
           r' (?:journalism|news(?:room)?|media)\b.{0,200}\b(?:support|donat\w*|contribut\w*)\b'
           r'|\b(?:support|donat\w*|contribut\w*)\b.{0,200}\b(?:independent|nonprofit|non-profit'
@@ -195,6 +205,9 @@ DEFAULT_RULES = (
           r'|de lectura|de lecture|lesezeit|lettura)|(?:reading time|read time|lesezeit'
           r'|temps de lecture|tiempo de lectura|tempo di lettura)\s*:?\s*\d{1,3}\s*'
           r'(?:min(?:ute)?s?|min\.|minuten))\.?$', 40),
+    _rule('furniture', r'^(?:filed under|tags?|tagged(?: with| as)?|topics?|categories|category'
+          r'|posted in)\s*:\s*\S.{0,200}$', 220),
+    _rule('furniture', r'^(?:text|font) size(?:\s*:?(?:\s*a\s*[+-])*)?$', 30),
     _rule('furniture', r'^(?:back|return|go back) to (?:the )?(?:top|home(?:page)?|main menu|menu'
           r'|(?:all |the |our )?(?:[\w-]+ ){0,2}(?:articles|posts|stories|news|blogs?|results'
           r'|search|overview|index|list|categories))\s*[»>↑^]?$', 50),
@@ -218,14 +231,18 @@ DEFAULT_RULES = (
     _rule('photo_credit', r'^(?:photo|image|picture|photograph|video|graphic|illustration'
           r'|foto|bild|fotografía|crédit photo|crédits? photo|crédito)s?'
           r'(?: credits?| sources?)?\s*[:|]\s*.{0,100}$', 140),
-    _rule('photo_credit', r'^\(?(?:photo|image|picture)s?\s*(?:by|courtesy(?: of)?)\s*:?\s+[^.!?]{1,80}'
-          r'\)?\.?$', 120),
+    _rule('photo_credit', r'^\(?(?:photo|image|picture)s?\s*(?:by|courtesy of|courtesy(?: of)?\s*:)'
+          r'\s*[^.!?]{1,80}\)?\.?$', 120),
     _rule('photo_credit', r'^(?:photo|image|picture|screenshot) (?:from|via) [^.!?,;]{1,80}\.?$', 100),
     _rule('photo_credit', r'^[^.!?]{0,100}\((?:photo|image|picture|credit)\s*:[^)]{1,80}\)\s*$', 200),
     _rule('photo_credit', r'^[^.!?]{0,80}(?:/|\|)\s*' + _AGENCIES + r'(?: via getty images)?\s*$',
           160),
     _rule('photo_credit', r'\((?:photo|photograph|picture|image|video|foto)s?'
-          r'(?: by|:| credit:?| courtesy(?: of)?)\s*[^()]{1,100}\)\.?\s*$', 400),
+          r'(?: by|:| credit:?| courtesy(?: of)?)\s*[^()]{1,100}\)\.?(?:\s+[A-Z][\w&.-]*){0,2}\s*$',
+          400),
+    _rule('photo_credit', r'\((?:[A-Z][A-Za-z&.-]+(?: [A-Z][A-Za-z&.-]+){0,3}/){1,3}'
+          r'[A-Z][A-Za-z&.-]+(?: [A-Z][A-Za-z&.-]+){0,3}\)\.?\s*$', 400, case=True),
+    _rule('photo_credit', r'^image (?:copyright|caption|source)\b', 400),
     _rule('photo_credit', r'\((?:ap|afp|reuters|epa|dpa|efe|ansa|anadolu) (?:photo|foto)'
           r'(?:/[^)]{1,60})?\)\.?\s*$', 400),
     _rule('photo_credit', r'(?:^|\s)(?:credit|image credit|photo credit)(?::|\.\.\.)\s*\S.{0,80}$',
@@ -234,6 +251,7 @@ DEFAULT_RULES = (
     _rule('photo_credit', r'\bphotograph:\s*[^.!?]{1,80}$', 300),
     # Copyright lines.
     _rule('copyright', r'^(?:©|\(c\))\s*.{0,120}$', 160),
+    _rule('copyright', r'^©\s*\S', 400),
     _rule('copyright', r'^copyright\b\s*(?:©|\(c\))?[^.!?]{0,100}\b(?:19|20)\d\d\b'
           r'[^.!?]{0,80}\.?$', 200),
     _rule('copyright', r'\ball rights reserved\b|\btous droits réservés\b'
@@ -245,8 +263,17 @@ DEFAULT_RULES = (
     _rule('contact_line', r'^(?:phone|tel|telephone|mobile|cell|fax|call us|whatsapp)'
           r'(?: (?:number|no\.?))?\s*:\s*(?:\+?\(?\d(?:[\d\s().\-/+•|,;:]|\b(?:fax|ext|or|x)\b)*)?$',
           120),
+    # Date lines of a byline: a lone date (and time) among the first paragraphs,
+    # or one introduced as the publication or update date anywhere.
+    _rule('byline', r'^(?:\w+day,?\s+)?' + _DATE + _TIME + r'\s*$', 60, 'head'),
+    _rule('byline', r'^(?:(?:first )?published|posted|(?:last )?updated|last modified|modified'
+          r'|released)(?: on| at)?\s*:?\s*(?:\w+day,?\s+)?' + _DATE + _TIME + r'\s*$', 80),
     _rule('contact_line', r'^\(?(?:additional )?(?:reporting|writing|editing|compiled) by\b'
           r'[^.!?]{1,150}\)?\.?$', 220, 'tail'),
+    _rule('contact_line', r'^\((?:additional )?(?:reporting|writing|editing|compiled) by\b'
+          r'[^()]{1,380}\)\.?$', 400),
+    _rule('contact_line', r'^[^.!?]{1,80}\bcontributed (?:reporting )?(?:to|for) (?:this|the)'
+          r' (?:report|story|article)\.?$', 200),
 )
 
 

@@ -5,7 +5,9 @@ The model is a two-stage stack of gradient-boosted trees trained by
 paragraph from its own, its neighbours' and its page's features
 (``paragraph_features``); the second adds the first stage's scores of the
 neighbouring paragraphs. Inference needs numpy only. Each input path (plain
-``text`` from users, paragraphs extracted from ``html``) has its own threshold.
+``text`` from users, paragraphs extracted from ``html``) has its own threshold;
+a model may also have one for short text inputs (``short``: at most
+SHORT_ARTICLE_PARAGRAPHS paragraphs), chosen on short training articles.
 """
 
 import dataclasses
@@ -22,6 +24,8 @@ __all__ = ['CleanerModel', 'CleanerModelError', 'load_cleaner_model',
 DEFAULT_MODEL_PATH = pathlib.Path(__file__).resolve().parent / 'models' / 'paragraph_cleaner-v1.json'
 FORMAT = 'newsbeam-paragraph-cleaner/1'
 PATHS = ('text', 'html')
+SHORT = 'short'  # optional threshold for short text inputs
+SHORT_ARTICLE_PARAGRAPHS = 12  # a text input of at most this many paragraphs is short
 SCORE_DECIMALS = 4  # scores are rounded to this many decimals, for deterministic output
 
 
@@ -81,9 +85,13 @@ class CleanerModel:
   thresholds: dict
   stages: tuple
 
-  def threshold(self, path):
-    if path not in self.thresholds:
+  def threshold(self, path, paragraphs=None):
+    """The path's threshold; the short one for a text input of ``paragraphs`` few enough."""
+    if path not in PATHS:
       raise ValueError(f'paragraph cleaner: unknown path {path!r}; use one of {PATHS}')
+    if (path == 'text' and SHORT in self.thresholds and paragraphs is not None
+        and paragraphs <= SHORT_ARTICLE_PARAGRAPHS):
+      return self.thresholds[SHORT]
     return self.thresholds[path]
 
   def score_paragraphs(self, paragraphs):
@@ -112,8 +120,8 @@ def load_cleaner_model(path=None):
   if tuple(document.get('stack_feature_names', ())) != pf.STACK_FEATURE_NAMES:
     raise CleanerModelError(f'{path}: trained on other stack features than paragraph_features has')
   thresholds = document.get('thresholds', {})
-  if set(thresholds) != set(PATHS):
-    raise CleanerModelError(f'{path}: needs a threshold for each of {PATHS}')
+  if not set(PATHS) <= set(thresholds) <= set(PATHS) | {SHORT}:
+    raise CleanerModelError(f'{path}: needs a threshold for each of {PATHS} (and may have {SHORT!r})')
   try:
     stages = tuple(_Forest.from_json(stage) for stage in document['stages'])
   except (KeyError, TypeError, ValueError) as error:
@@ -121,13 +129,13 @@ def load_cleaner_model(path=None):
   if not stages:
     raise CleanerModelError(f'{path}: the model has no stage')
   return CleanerModel(version=document['version'],
-                      thresholds={p: float(thresholds[p]) for p in PATHS},
+                      thresholds={p: float(t) for p, t in thresholds.items()},
                       stages=stages)
 
 
 def classify_paragraphs(paragraphs, model, path):
   """``[(is_boilerplate, score)]`` per paragraph; all kept if all would go."""
-  threshold = model.threshold(path)
+  threshold = model.threshold(path, len(paragraphs))
   scores = model.score_paragraphs(paragraphs)
   decisions = [score >= threshold for score in scores]
   if decisions and all(decisions):
