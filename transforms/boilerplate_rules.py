@@ -208,6 +208,11 @@ DEFAULT_RULES = (
     _rule('furniture', r'^(?:filed under|tags?|tagged(?: with| as)?|topics?|categories|category'
           r'|posted in)\s*:\s*\S.{0,200}$', 220),
     _rule('furniture', r'^(?:text|font) size(?:\s*:?(?:\s*a\s*[+-])*)?$', 30),
+    # Media-player and caption widgets left in scraped text.
+    _rule('furniture', r'^(?:toggle caption|hide caption|show caption|enlarge this image'
+          r'|expand image|open image in gallery|opens in (?:a )?new (?:window|tab)'
+          r'|click to (?:share|email|print|enlarge)\b.{0,60}|loading(?:\.{3}|…)?'
+          r'|play(?: video)?|watch video|video (?:player|unavailable)|image|photo|audio)$', 80),
     _rule('furniture', r'^(?:back|return|go back) to (?:the )?(?:top|home(?:page)?|main menu|menu'
           r'|(?:all |the |our )?(?:[\w-]+ ){0,2}(?:articles|posts|stories|news|blogs?|results'
           r'|search|overview|index|list|categories))\s*[»>↑^]?$', 50),
@@ -219,6 +224,8 @@ DEFAULT_RULES = (
           r'|paid (?:content|post)|ad|story continues below(?: advertisement)?'
           r'|article continues below(?: advertisement)?|continue reading below'
           r'|anzeige|werbung|publicité|publicidad|contenido patrocinado)\s*[.:]?$', 60),
+    _rule('advertisement', r'^(?:advertisement|story continues) *[-–—:] *(?:scroll|continue|keep)'
+          r'(?: down)? (?:to|reading)\b.{0,40}$|^skip (?:ad|advertisement)$', 80),
     # Embedded posts: tweet signatures, Instagram and other embed captions.
     _rule('embedded_post', r'[—–-]\s*[^()\n]{1,80}\(@\w{1,30}\)\s*(?:' + _MONTH
           + r'\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+' + _MONTH + r'\s+\d{4})\s*$', 600),
@@ -252,6 +259,8 @@ DEFAULT_RULES = (
     # Copyright lines.
     _rule('copyright', r'^(?:©|\(c\))\s*.{0,120}$', 160),
     _rule('copyright', r'^©\s*\S', 400),
+    _rule('copyright', r'\bthis material may not be published, broadcast, rewritten,? or '
+          r'redistributed\b', 400),
     _rule('copyright', r'^copyright\b\s*(?:©|\(c\))?[^.!?]{0,100}\b(?:19|20)\d\d\b'
           r'[^.!?]{0,80}\.?$', 200),
     _rule('copyright', r'\ball rights reserved\b|\btous droits réservés\b'
