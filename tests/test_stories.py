@@ -366,3 +366,36 @@ def test_story_row_of_a_story_without_titles():
   assert row[S.HEADLINE] is None
   assert row[S.ARTICLE_COUNT] == 1
   assert row[S.TOP_PLACES] == ['Russia', 'Ukraine', 'Moscow']
+
+
+def test_two_daily_runs_continue_one_story_end_to_end(tmp_path):
+  """A wire story one day and a rewrite of it by another source the next share a story_id."""
+  import datetime as dt  # pylint: disable=import-outside-toplevel
+  import json  # pylint: disable=import-outside-toplevel
+  from tests.conftest import articles_table  # pylint: disable=import-outside-toplevel
+  from tests.conftest import run_newsbeam  # pylint: disable=import-outside-toplevel
+  body = parse_text_file(SAMPLE_DATED.read_text(encoding='utf-8'))[A.TEXT]
+  paragraphs = [p for p in body.split('\n') if p.strip()]
+  now = dt.datetime.now(dt.timezone.utc)
+  days = [(now - dt.timedelta(days=1)).isoformat(), now.isoformat()]
+  unrelated = ('The city council approved a new budget for public libraries on Monday, '
+               'adding funds for longer opening hours and a mobile library service.')
+  other = ('Heavy snow closed the mountain pass for a second day, and engineers said the '
+           'road would reopen once avalanche barriers had been checked and repaired.')
+  for day, (source, title, text) in enumerate([
+      ('wire.example', 'Russia and Belarus to hold joint drills', '\n\n'.join(paragraphs)),
+      ('daily.example', 'Joint drills: Russia and Belarus prepare',
+       '\n\n'.join(paragraphs[:max(3, len(paragraphs) * 2 // 3)]))]):
+    folder = tmp_path / f'in{day}'
+    folder.mkdir()
+    lines = [{'url': f'https://{source}/drills', 'title': title, 'text': text,
+              'source': source, 'published': days[day]},
+             {'url': f'https://{source}/local-{day}', 'title': f'Local news {day}',
+              'text': unrelated if day == 0 else other,
+              'source': source, 'published': days[day]}]
+    (folder / 'a.jsonl').write_text('\n'.join(json.dumps(l) for l in lines) + '\n')
+    run_newsbeam('--input', folder, '--output', tmp_path / 'out', '--ner-model', 'en=')
+  rows = {r['url']: r['story_id'] for r in articles_table(tmp_path / 'out')}
+  assert rows['https://wire.example/drills'] == rows['https://daily.example/drills']
+  assert rows['https://wire.example/local-0'] != rows['https://wire.example/drills']
+  assert len(set(rows.values())) == 3
