@@ -114,10 +114,10 @@ def _finish(output, journal, status):
   run_id = journal[JOURNAL_RUN_ID]
   report = read_json(S.staging_path(output, run_id, S.REPORT_FILE))
   with output_lock(output):
-    move_into_place(report[R.FILES])
     expire_story_index(output, datetime.datetime.fromisoformat(
         journal[JOURNAL_STARTED_AT]).date(), journal.get(JOURNAL_STORY_WINDOW_DAYS)
                        or DEFAULT_STORY_WINDOW_DAYS)
+    move_into_place(report[R.FILES])
   failing = ()
   if report.get(R.FEEDS):
     state_dir = journal[JOURNAL_STATE_DIR] or S.output_path(output, S.STATE_FOLDER)

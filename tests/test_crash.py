@@ -22,17 +22,21 @@ KILL_FRACTIONS = (0.2, 0.45, 0.7, 0.9)  # of an uninterrupted run's wall time
 
 
 def write_corpus(folder):
-  """ARTICLES short real-text articles with distinct URLs, in three JSONL files."""
+  """ARTICLES short real-text articles with distinct URLs, in three JSONL files (one day each)."""
   folder.mkdir()
   paragraphs = parse_text_file(SAMPLE_DATED.read_text(encoding='utf-8'))['text'].split('\n\n')
   paragraphs = [p for p in paragraphs if p.strip()]
   for part in range(3):
     with open(folder / f'part{part}.jsonl', 'w', encoding='utf-8') as f:
       for i in range(part, ARTICLES, 3):
-        text = '\n\n'.join(paragraphs[(i + k) % len(paragraphs)] for k in range(3))
+        chosen = [paragraphs[(i + k) % len(paragraphs)].strip() for k in range(3)]
+        # The number sits inside prose: a bare "Item 7." line is boilerplate the
+        # cleaner rightly removes, and the copies would then be duplicates.
+        chosen[0] = f'{chosen[0]} This was report number {i} of the series.'
+        text = '\n\n'.join(chosen)
         f.write(json.dumps({'id': str(i), 'url': f'https://news.example.org/story/{i}',
-                            'title': f'Story {i}', 'text': f'Item {i}. {text}',
-                            'published': '2022-01-18T10:00:00Z'}) + '\n')
+                            'title': f'Story {i}', 'text': text,
+                            'published': f'2022-01-{18 + part}T10:00:00Z'}) + '\n')
 
 
 def article_ids(output):
@@ -83,7 +87,9 @@ def test_commit_interrupted_midway_is_rolled_forward(corpus, tmp_path, monkeypat
   calls = []
 
   def failing_rename(sources, destinations):
-    calls.append(sources)
+    # The corpus spans three days, so three article files: crash on the second.
+    if '/articles/' in sources[0]:
+      calls.append(sources)
     if len(calls) == 2:
       raise IOError('simulated crash in the middle of the commit')
     return real_rename(sources, destinations)

@@ -136,8 +136,8 @@ def test_layout_and_manifest(samples_run):
       f'places/date={today}/lang=en/part-{run_id}-0.parquet',
       f'stories/date=2022-01-18/part-{run_id}-0.parquet',
       f'stories/date={today}/part-{run_id}-0.parquet',
-      # The story index keeps the days of the window (the 2022 article's
-      # partition is older than that and expires at once).
+      # The story index keeps the days of the window: the 2022 article's row
+      # is older than that and not written.
       f'_state/story_index/date={today}/part-{run_id}.parquet',
       f'runs/part-{run_id}.parquet'])
   manifest = duckdb.sql(f"SELECT * FROM read_parquet('{output}/runs/*.parquet')").fetchall()

@@ -501,8 +501,8 @@ def _index_partitions(output):
 def expire_story_index(output, today, window_days=DEFAULT_WINDOW_DAYS, late_days=LATE_DAYS):
   """Deletes the story-index partitions no run will read again; returns their dates.
 
-  For the commit to call (under the output's lock) after the run's files are
-  in place; safe to repeat.
+  For the commit to call (under the output's lock); safe to repeat. A run
+  writes no row that this would expire (AssignStories keeps them out).
   """
   partitions = _index_partitions(output)
   expired = expired_index_dates(partitions, today, window_days, late_days)
@@ -764,4 +764,9 @@ class AssignStories(beam.PTransform):
         | 'MergeMembers' >> beam.Flatten()
         | 'GroupMembers' >> beam.GroupByKey()
         | 'StoryRows' >> beam.Map(_story_row_of, self._run_id))
-    return StoryOutputs(outcome, index_rows, stories)
+    # Rows of articles older than the index keeps would be expired by this
+    # very commit: they are not written (their stories are still counted).
+    kept_rows = index_rows | 'KeepRecentRows' >> beam.Filter(
+        lambda r, today, window: not expired_index_dates(
+            [r[S.SEEN_AT].date().isoformat()], today, window), self._today, self._window)
+    return StoryOutputs(outcome, kept_rows, stories)
