@@ -292,7 +292,7 @@ def same_topic_pairs(articles, records, window_days):
 
 
 def measure_lsh(signatures, count):
-  """Bytes per entry of the prepared entries and of the MinHashLSH, for ``count`` entries.
+  """Bytes per entry of the prepared entries and of the LSH buckets, for ``count`` entries.
 
   Entries take their words and entities from the corpus in turn and random
   MinHash values, so that, as for distinct articles, few LSH buckets are shared.
@@ -390,7 +390,7 @@ def main(argv=None):
                                                                 args.lsh_entries)
   per_million = (entry_bytes + lsh_bytes) * 1_000_000 / 2**30
   print(f'LSH state at {args.lsh_entries} entries: prepared entries {entry_bytes:.0f} B, '
-        f'MinHashLSH {lsh_bytes:.0f} B per entry; built in {build_seconds:.2f} s, '
+        f'LSH buckets {lsh_bytes:.0f} B per entry; built in {build_seconds:.2f} s, '
         f'{query_ms:.3f} ms per query; 1M entries ~ {per_million:.2f} GiB')
   with tempfile.TemporaryDirectory() as folder:
     seconds, kept, file_bytes = measure_index_read(all_signatures, args.index_rows,

@@ -5,6 +5,7 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that
 from apache_beam.testing.util import equal_to
+import numpy as np
 import pyarrow as pa
 
 from schemas import article as A
@@ -19,6 +20,7 @@ from transforms.dedup import Deduplicate
 from transforms.dedup import band_keys
 from transforms.dedup import estimate_similarity
 from transforms.dedup import minhash_signature
+from transforms.dedup import near_duplicate_pairs
 from transforms.dedup import read_existing_matches
 from transforms.dedup import shingles
 from transforms.dedup import window_dates
@@ -72,6 +74,20 @@ def test_band_keys_match_for_equal_bands():
   changed[0] += 1
   other = band_keys([changed])[0]
   assert other[0] != keys[0][0] and (other[1:] == keys[0][1:]).all()
+
+
+def test_a_crowded_band_bucket_offers_only_its_earliest_candidates(monkeypatch):
+  import transforms.dedup as dedup
+  calls = []
+  real = dedup.estimate_similarity
+  monkeypatch.setattr(dedup, 'estimate_similarity',
+                      lambda a, b: calls.append(1) or real(a, b))
+  values = np.random.RandomState(2).randint(0, 2**32, size=(2000, 128), dtype=np.uint64)
+  new = [((i,), f'n{i}', [int(v) for v in values[i]]) for i in range(2000)]
+  copy = ((5000,), 'copy', list(new[10][2]))  # a copy of an early one is still found
+  found = list(near_duplicate_pairs((0, {'new': new + [copy], 'old': []})))
+  assert found == [('copy', ((10,), 'n10'))]
+  assert len(calls) <= 2001 * dedup.MAX_CANDIDATES_PER_BAND  # 2 million uncapped
 
 
 def test_window_dates():

@@ -179,6 +179,25 @@ def test_assign_stories_does_not_depend_on_input_order():
   assert set(expected.values()) == {'old-story', new_story_id('c-other')}
 
 
+def test_templated_texts_sharing_every_band_cost_a_bounded_number_of_comparisons(monkeypatch):
+  """Thousands of texts that share some bands are not compared pair by pair."""
+  import transforms.stories as stories
+  calls = []
+  real = stories.same_story
+  monkeypatch.setattr(stories, 'same_story', lambda *a, **k: calls.append(1) or real(*a, **k))
+  values = np.random.RandomState(5).randint(0, 2**32, size=(1500, 160), dtype=np.uint64)
+  values[:, :12] = values[0, :12]  # four text bands shared by all, ~9 % of the MinHash
+  base = story_signature(article('t', OTHER, '', DAY1))
+  rows = [dict(base, **{S.ARTICLE_ID: f't{i:05d}', S.TITLE_TOKENS: [],
+                        S.ENTITIES: [], S.PLACES: [],
+                        S.MINHASH: [int(v) for v in values[i, :128]],
+                        S.LEAD_MINHASH: [int(v) for v in values[i, 128:]]})
+          for i in range(1500)]
+  found = assign_stories(rows, [])
+  assert len(set(found.values())) == 1500  # no two of them are one story
+  assert len(calls) <= 1500 * 64  # each bucket offers its 64 earliest entries (1.1M uncapped)
+
+
 def test_an_existing_story_keeps_its_id_and_the_earliest_wins():
   story, copy, other, _ = (story_signature(a) for a in corpus())
   index = [index_row(dict(story, **{S.SEEN_AT: DAY1 - datetime.timedelta(hours=3)}),

@@ -53,7 +53,7 @@ NUM_PERMUTATIONS = A.MINHASH_PERMUTATIONS
 BANDS = 16  # LSH bands; BANDS * ROWS_PER_BAND == NUM_PERMUTATIONS
 ROWS_PER_BAND = 4
 NEAR_DUPLICATE_THRESHOLD = 0.8  # estimated Jaccard similarity of shingle sets
-MAX_CANDIDATES_PER_BAND = 50  # earliest candidates kept per band bucket
+MAX_CANDIDATES_PER_BAND = 50  # earliest earlier-run and this-run candidates per band bucket
 MINHASH_SEED = 1_337
 _MERSENNE_61 = (1 << 61) - 1
 _rng = np.random.RandomState(MINHASH_SEED)
@@ -103,7 +103,8 @@ def band_keys(signatures):
 
 def estimate_similarity(first, second):
   """Share of equal MinHash values: an estimate of the Jaccard similarity."""
-  return float(np.mean(np.asarray(first) == np.asarray(second)))
+  first, second = np.asarray(first), np.asarray(second)
+  return np.count_nonzero(first == second) / len(first)
 
 
 def window_dates(today, days):
@@ -280,9 +281,14 @@ def near_duplicate_pairs(grouped):
   """(article_id, earliest similar candidate) from one band bucket."""
   _, buckets = grouped
   new = sorted(buckets['new'])
-  earlier = sorted(buckets['old'])[:MAX_CANDIDATES_PER_BAND] + new
+  # Only a bucket's earliest entries are candidates: a band thousands of
+  # texts share says nothing about one of them, and a near-duplicate shares
+  # its other bands with its original too.
+  earlier = sorted(buckets['old'])[:MAX_CANDIDATES_PER_BAND] + new[:MAX_CANDIDATES_PER_BAND]
+  arrays = [np.asarray(signature) for _, _, signature in earlier]
   for prec, article_id, signature in new:
-    for cand_prec, cand_id, cand_signature in earlier:
+    signature = np.asarray(signature)
+    for (cand_prec, cand_id, _), cand_signature in zip(earlier, arrays):
       if cand_prec >= prec:
         break
       if estimate_similarity(signature, cand_signature) >= NEAR_DUPLICATE_THRESHOLD:

@@ -9,10 +9,10 @@ shared entities or title words when the texts overlap less; an article
 without text (a feed's link-only entry) is matched on its title alone, and
 strictly. Articles more than the window apart never match.
 
-``assign_stories`` finds candidates with a MinHashLSH over the texts of the
-run's signatures and the index's, another over their leads (a copy cut to a
-fifth still has the original's lead), and shared title words for link-only
-entries,
+``assign_stories`` finds candidates with LSH band buckets over the texts of
+the run's signatures and the index's, others over their leads (a copy cut to
+a fifth still has the original's lead), and shared title words for link-only
+entries; it
 joins the run's articles connected by ``same_story``, and names each group:
 the id of the earliest existing story it joins, else a hash of its smallest
 article id. Everything is sorted first, so the ids do not depend on the
@@ -85,6 +85,7 @@ TITLE_ONLY_OVERLAP = 0.75  # a link-only article: share of title words shared
 TITLE_ONLY_MIN_SHARED = 3  # ... and at least this many shared title words
 MIN_SHARED_TITLE_WORDS = 2  # title candidates share at least this many words
 MAX_TITLE_POSTINGS = 500  # more common title words find no candidates
+MAX_BUCKET_CANDIDATES = 64  # earliest entries an LSH band bucket offers as candidates
 STORY_ID_HEX_CHARS = 16
 KEY_FILTER_BITS = 24  # bits of the bitmap that rules out index rows before exact lookups
 
@@ -239,7 +240,7 @@ def _prepared(row, fresh=False):
 
 def estimated_containment(first, second):
   """Estimated share of the smaller shingle set found in the other, from MinHash and sizes."""
-  jaccard = float(np.mean(first.minhash == second.minhash))
+  jaccard = np.count_nonzero(first.minhash == second.minhash) / len(first.minhash)
   smaller = min(first.size, second.size)
   if not smaller:
     return 0.0
@@ -282,40 +283,41 @@ def _order(row):
 
 
 class _Candidates:
-  """Two datasketch MinHashLSH over the entries with text, keyed by position.
+  """LSH band buckets over the entries with text, of their whole texts and of their leads.
 
-  One over the whole texts, one over their leads: a copy cut to a fifth of
-  the original shares little of its shingle set, but all of its lead.
+  A copy cut to a fifth of the original shares little of its shingle set,
+  but all of its lead. The band keys are those the index files are filtered
+  by (``band_keys``). Each bucket offers its ``MAX_BUCKET_CANDIDATES``
+  earliest entries only: a bucket that holds thousands of entries (a band
+  every templated text shares) says nothing about any one of them, and a
+  story's copies still meet its earliest members there and in their other
+  bands. Without the cap, ten thousand such texts cost 50 million comparisons.
   """
 
   def __init__(self, entries):
-    from datasketch import MinHashLSH  # pylint: disable=import-outside-toplevel
-    self.texts = MinHashLSH(num_perm=NUM_PERMUTATIONS, params=(LSH_BANDS, LSH_ROWS))
-    self.leads = MinHashLSH(num_perm=LEAD_PERMUTATIONS, params=(LEAD_BANDS, LEAD_ROWS))
-    self.sketches = {}
-    for position, entry in enumerate(entries):
-      if entry.minhash is not None:
-        self.sketches[position] = (_sketch(entry.minhash), _sketch(entry.lead))
-        self.texts.insert(position, self.sketches[position][0], check_duplication=False)
-        if entry.lead is not None:
-          self.leads.insert(position, self.sketches[position][1], check_duplication=False)
+    self.keys = {}
+    self.buckets = collections.defaultdict(list)
+    signed = [p for p, entry in enumerate(entries) if entry.minhash is not None]
+    if not signed:
+      return
+    texts = band_keys(np.stack([entries[p].minhash for p in signed]))
+    for position, keys in zip(signed, texts):
+      entry = entries[position]
+      keys = keys.tolist()
+      if entry.lead is not None:
+        keys += lead_band_keys(entry.lead[None, :])[0].tolist()
+      self.keys[position] = keys
+      for key in keys:
+        bucket = self.buckets[key]
+        if len(bucket) < MAX_BUCKET_CANDIDATES:
+          bucket.append(position)
 
   def query(self, position):
-    """Positions whose text or lead shares a band with the entry's."""
-    if position not in self.sketches:
-      return set()
-    text, lead = self.sketches[position]
-    found = set(self.texts.query(text))
-    if lead is not None:
-      found.update(self.leads.query(lead))
+    """Positions sharing a band with the entry (each bucket's earliest ones)."""
+    found = set()
+    for key in self.keys.get(position, ()):
+      found.update(self.buckets[key])
     return found
-
-
-def _sketch(values):
-  from datasketch import LeanMinHash  # pylint: disable=import-outside-toplevel
-  if values is None:
-    return None
-  return LeanMinHash(seed=MINHASH_SEED, hashvalues=values, scheme=MINHASH_SCHEME)
 
 
 def _title_postings(entries):
@@ -374,9 +376,16 @@ def assign_stories(new_entries, index_entries, window_days=DEFAULT_WINDOW_DAYS):
   parent = {}
 
   def root(position):
-    while parent.get(position, position) != position:
-      position = parent[position]
-    return position
+    top = position
+    while parent.get(top, top) != top:
+      top = parent[top]
+    while position != top:  # path compression
+      parent[position], position = top, parent[position]
+    return top
+
+  def join(first, second):
+    low, high = sorted((root(first), root(second)))
+    parent[high] = low
 
   links = collections.defaultdict(set)
   for position, entry in enumerate(entries):
@@ -389,14 +398,20 @@ def assign_stories(new_entries, index_entries, window_days=DEFAULT_WINDOW_DAYS):
                  same_story(entry, entries[o], window_days)]
       matches = [min(matches, key=lambda o: _title_rank(entry, entries[o]))] if matches else []
     else:
-      matches = [o for o in sorted(candidates)
-                 if o != position and entries[o].minhash is not None and
-                 not (entries[o].fresh and o > position) and
-                 same_story(entry, entries[o], window_days)]
+      matches = []
+      for other in sorted(candidates):
+        candidate = entries[other]
+        if other == position or candidate.minhash is None:
+          continue
+        if candidate.fresh and (other > position or root(other) == root(position)):
+          continue  # looked at from the later one, or already joined: no comparison
+        if same_story(entry, candidate, window_days):
+          matches.append(other)
+          if candidate.fresh:
+            join(position, other)
     for other in matches:
       if entries[other].fresh:
-        first, second = sorted((root(position), root(other)))
-        parent[second] = first
+        join(position, other)
       else:
         links[position].add(entries[other].story_id)
 
@@ -517,7 +532,7 @@ def expire_story_index(output, today, window_days=DEFAULT_WINDOW_DAYS, late_days
 def band_keys(signatures, bands=LSH_BANDS, rows=LSH_ROWS, first_band=0):
   """LSH band keys, an (n, bands) array of 63-bit integers, of an (n, permutations) array.
 
-  The same bands as the MinHashLSH of ``assign_stories``, mixed into one
+  The bands of ``assign_stories``'s candidate buckets, mixed into one
   integer each (with the band's number, counted from ``first_band``), so
   index files can be filtered with numpy.
   """
