@@ -64,6 +64,18 @@ def test_chunks_keep_offsets_and_cut_on_paragraphs():
   assert chunk_text('x' * 25, max_chars=10) == [(0, 'x' * 10), (10, 'x' * 10), (20, 'x' * 5)]
 
 
+def test_tagging_does_not_grow_the_vocabulary(nlp):
+  """A worker reads millions of new words; the model's string store stays as loaded."""
+  texts = [f'Zorblat{i} Quenvik met Mayor Trelowen{i} in Vaskari{i} on Monday.' for i in range(50)]
+  before = len(nlp.vocab.strings)
+  found = tag_texts(nlp, texts, DEFAULT_ENTITY_TYPES)
+  assert len(nlp.vocab.strings) == before
+  assert any(m.text.startswith('Trelowen') or m.text.startswith('Zorblat')
+             for mentions in found for m in mentions)
+  assert all(isinstance(m.text, str) and m.text == texts[i][m.start:m.end]
+             for i, mentions in enumerate(found) for m in mentions)
+
+
 def _canonical_by_label(article):
   return {(m[E.MENTION_CANONICAL], m[E.MENTION_LABEL]) for m in article[A.ENTITIES]}
 

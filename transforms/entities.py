@@ -16,6 +16,7 @@ model get the countries and cities of the gazetteer matcher
 """
 
 import collections
+import contextlib
 import importlib.util
 import logging
 
@@ -170,14 +171,23 @@ def tag_texts(nlp, texts, entity_types, batch_size=PIPE_BATCH_SIZE, relabel=None
     for offset, chunk in chunk_text(text):
       pieces.append((index, offset, chunk))
   mentions = [[] for _ in texts]
-  docs = nlp.pipe((chunk for _, _, chunk in pieces), batch_size=batch_size)
-  for (index, offset, _), doc in zip(pieces, docs):
-    for ent in doc.ents:
-      label = relabel(ent.label_, ent.text) if relabel else ent.label_
-      if label in entity_types:
-        mentions[index].append(Mention(ent.text, label, offset + ent.start_char,
-                                       offset + ent.end_char))
+  # spaCy's memory zone frees the strings and lexemes the batch added to the
+  # model's vocabulary: without it a worker grows with every new word it reads.
+  with _memory_zone(nlp):
+    docs = nlp.pipe((chunk for _, _, chunk in pieces), batch_size=batch_size)
+    for (index, offset, _), doc in zip(pieces, docs):
+      for ent in doc.ents:
+        label = relabel(ent.label_, ent.text) if relabel else ent.label_
+        if label in entity_types:
+          mentions[index].append(Mention(str(ent.text), str(label), offset + ent.start_char,
+                                         offset + ent.end_char))
   return mentions
+
+
+def _memory_zone(nlp):
+  """``nlp.memory_zone()`` (spaCy 3.8+), or nothing for pipelines without one."""
+  zone = getattr(nlp, 'memory_zone', None)
+  return zone() if zone is not None else contextlib.nullcontext()
 
 
 def with_entities(article, mentions, entity_types, ner_model, gazetteer=None):
