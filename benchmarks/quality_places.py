@@ -21,6 +21,7 @@ import time
 
 from schemas import article as A
 from schemas import place as P
+from transforms.canonical import country_of
 from transforms.entities import DEFAULT_ENTITY_TYPES
 from transforms.entities import default_ner_models
 from transforms.entities import load_ner_pipeline
@@ -66,7 +67,8 @@ def judge(item, article, places):
                if m['label'] in ('GPE', 'LOC')}
   for name, country, admin1 in item['places']:
     key = place_key(name)
-    place = by_key.get(key)
+    # "Britain" is kept as the canonical "United Kingdom": look for either.
+    place = by_key.get(key) or by_key.get(place_key(country_of(name, 'GPE') or name))
     ambiguous = key in AMBIGUOUS
     if place is None:
       outcome = 'unresolved' if key in mentioned or article[A.NER_MODEL] is None else 'ner_missed'

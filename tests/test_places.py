@@ -210,6 +210,20 @@ def test_article_places_with_ner(gaz):
   assert article_places(article('No places here.', []), gaz) == []
 
 
+def test_towns_the_model_missed_count_in_a_state_the_article_names(gaz):
+  text = 'Floods closed roads in Oregon on Monday; Eugene and Corvallis opened shelters.'
+  record = article(text, [('Oregon', 'GPE')])
+  assert [(p[P.NAME], p[P.ADMIN1], p[P.METHOD]) for p in article_places(record, gaz)] == [
+      ('Oregon', 'US-OR', 'ner'), ('Eugene', 'US-OR', 'gazetteer'),
+      ('Corvallis', 'US-OR', 'gazetteer')]
+  # Without its state, a town name is not enough; nor is one inside a longer entity.
+  alone = article('Floods closed roads on Monday; Eugene opened shelters.')
+  assert article_places(alone, gaz) == []
+  inside = 'Oregon voters met Eugene Levy, the actor, on Monday.'
+  record = article(inside, [('Oregon', 'GPE'), ('Eugene Levy', 'PERSON')])
+  assert [p[P.NAME] for p in article_places(record, gaz)] == ['Oregon']
+
+
 def test_article_places_without_ner(gaz):
   text = 'Die Regierungen in Berlin und Paris einigten sich auf Regeln für Stahl aus China.'
   record = article(text, language='de', ner_model=None)

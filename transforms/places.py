@@ -531,9 +531,13 @@ def resolve_places(mentions, context=PlaceContext(), gaz=None):
   return list(resolved.values())
 
 
-def _text_spans(text, gaz, language=None):
-  """``(start, end)`` of the gazetteer's names among a text's capitalised words, longest first."""
-  localized = localized_country_names(language)
+def _text_spans(text, gaz, language=None, names=None):
+  """``(start, end)`` of the gazetteer's names among a text's capitalised words, longest first.
+
+  ``names`` (keys) replaces the names matched in text without NER.
+  """
+  localized = localized_country_names(language) if names is None else ()
+  names = gaz.text_names if names is None else names
   words = [(m.start(), m.end()) for m in _TEXT_WORD.finditer(text or '')]
   spans = []
   index = 0
@@ -553,7 +557,7 @@ def _text_spans(text, gaz, language=None):
       key = place_key(text[start:end])
       if key in TEXT_MATCH_STOP_NAMES or len(key) < TEXT_MATCH_MIN_CHARS:
         continue
-      if key in gaz.text_names or key in localized:
+      if key in names or key in localized:
         spans.append((start, end))
         index = last
         break
@@ -662,6 +666,33 @@ def regional_mentions(article, places, gaz=None):
   return mentions
 
 
+def supported_city_mentions(article, places, gaz=None):
+  """PlaceMentions of smaller cities NER missed, in a subdivision among ``places``.
+
+  The small models miss many town names ("Eugene", "Kalgoorlie"); a city of
+  the gazetteer below the size matched on its own counts when the article
+  already names its state or province (a place resolved there), and when no
+  entity overlaps it other than one of exactly its text. A first name that
+  happens to be a town of that state is the price, so only cities qualify.
+  """
+  gaz = gaz or gazetteer()
+  regions = {p[P.ADMIN1] for p in places if p[P.ADMIN1]}
+  if not regions:
+    return []
+  text = article.get(A.TEXT) or ''
+  known = {place_key(n) for p in places for n in p[P.MENTIONED_AS]}
+  taken = [(m[E.MENTION_START], m[E.MENTION_END]) for m in article.get(A.ENTITIES) or []]
+  mentions = []
+  for start, end in _text_spans(text, gaz, names=gaz.by_name):
+    key = place_key(text[start:end])
+    if key in known or any((s, e) != (start, end) for s, e in taken if s < end and start < e):
+      continue
+    if any(p.kind == P.KIND_CITY and p.admin1 in regions for p in gaz.by_name[key]):
+      mentions.append(PlaceMention(text[start:end], None, P.METHOD_GAZETTEER))
+      known.add(key)
+  return mentions
+
+
 def article_places(article, gaz=None):
   """An article's resolved places: from its NER places, or from the gazetteer without NER."""
   gaz = gaz or gazetteer()
@@ -673,8 +704,8 @@ def article_places(article, gaz=None):
     return []
   context = place_context(article, gaz)
   places = resolve_places(mentions, context, gaz)
-  regional = regional_mentions(article, places, gaz)
-  return resolve_places(mentions + regional, context, gaz) if regional else places
+  extra = regional_mentions(article, places, gaz) + supported_city_mentions(article, places, gaz)
+  return resolve_places(mentions + extra, context, gaz) if extra else places
 
 
 def with_places(article, gaz=None):
