@@ -12,6 +12,9 @@ import pyarrow as pa
 
 from pipeline.runs import not_an_output
 from schemas.datasets import DATASETS
+from schemas.datasets import STORIES
+from schemas.story import STORY_ID
+from schemas.story import UPDATED_RUN_ID
 
 __all__ = ['connect', 'run_query', 'with_retries', 'format_rows', 'query_main', 'VIEWS']
 
@@ -19,10 +22,9 @@ __all__ = ['connect', 'run_query', 'with_retries', 'format_rows', 'query_main', 
 VIEWS = {name: (d.schema, d.partition_schema) for name, d in DATASETS.items()}
 # The stories dataset has a row per story and run that touched it; this view
 # keeps each story's latest.
-STORIES = 'stories'
 STORIES_LATEST_VIEW = (
-    'CREATE VIEW stories_latest AS SELECT * FROM stories QUALIFY row_number() OVER '
-    '(PARTITION BY story_id ORDER BY updated_run_id DESC) = 1')
+    f'CREATE VIEW {STORIES}_latest AS SELECT * FROM {STORIES} QUALIFY row_number() OVER '
+    f'(PARTITION BY {STORY_ID} ORDER BY {UPDATED_RUN_ID} DESC) = 1')
 FORMATS = ('table', 'csv', 'json')
 MAX_CELL_CHARS = 80  # longer cells are cut in the table format
 READ_ATTEMPTS = 3  # a query is run again when files vanished under it
@@ -53,8 +55,7 @@ def connect(output):
       con.register(f'_empty_{name}', full.empty_table())
       con.execute(f'CREATE VIEW {name} AS SELECT * FROM _empty_{name}')
   con.execute("SET TimeZone = 'UTC'")  # timestamps print in UTC, as they are stored
-  if STORIES in VIEWS:
-    con.execute(STORIES_LATEST_VIEW)
+  con.execute(STORIES_LATEST_VIEW)
   return con
 
 

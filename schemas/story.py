@@ -16,11 +16,9 @@ counted over the story's articles in the index window; the latest row of a
 
 import pyarrow as pa
 
+from schemas.article import STORY_ID  # the article field, and a column of both tables
 from schemas.common import DATE
 from schemas.common import UTC_TIMESTAMP
-
-# The article field (schemas.article.STORY_ID once wired) and the column of both tables.
-STORY_ID = 'story_id'
 
 STORY_INDEX_FOLDER = 'story_index'  # inside the output's state folder
 

@@ -65,10 +65,11 @@ def write_parquet(path, rows, schema, row_group_rows=ROW_GROUP_ROWS):
 
 
 def _chunks(rows, size):
+  """Lists of at most ``size`` rows (all of them in one when ``size`` is None)."""
   chunk = []
   for row in rows:
     chunk.append(row)
-    if len(chunk) >= size:
+    if size is not None and len(chunk) >= size:
       yield chunk
       chunk = []
   if chunk:
@@ -76,26 +77,54 @@ def _chunks(rows, size):
 
 
 class _WritePartitionFn(beam.DoFn):
-  """Writes the rows of one partition to staged files; yields one entry per file."""
+  """Writes the rows of one partition to staged files; yields one entry per file.
 
-  def __init__(self, dataset, schema, output, run_id, max_rows_per_file):
+  ``folder`` holds the partitions inside the output (the dataset's name by
+  default); ``file_name(run_id, index)`` names the files; ``sort_key``, when
+  given, orders a partition's rows first.
+  """
+
+  def __init__(self, dataset, schema, output, run_id, max_rows_per_file, folder=None,
+               file_name=S.part_file_name, sort_key=None):
     self._dataset = dataset
     self._schema = schema
     self._output = output
     self._run_id = run_id
     self._max_rows = max_rows_per_file
+    self._folder = folder or dataset
+    self._file_name = file_name
+    self._sort_key = sort_key
 
   def process(self, keyed_rows):
     partition, rows = keyed_rows
-    relative = f'{self._dataset}/{S.partition_path(partition)}'
+    if self._sort_key is not None:
+      rows = sorted(rows, key=self._sort_key)
+    relative = f'{self._folder}/{S.partition_path(partition)}'
     for index, chunk in enumerate(_chunks(rows, self._max_rows)):
-      name = S.part_file_name(self._run_id, index)
+      name = self._file_name(self._run_id, index)
       staged = FileSystems.join(self._output, S.STAGING_FOLDER, self._run_id,
                                 relative, name)
       count = write_parquet(staged, chunk, self._schema)
       yield {R.FILE_DATASET: self._dataset, R.FILE_STAGED_PATH: staged,
              R.FILE_FINAL_PATH: FileSystems.join(self._output, relative, name),
              R.FILE_ROWS: count}
+
+
+def _write_partitions(pcoll, partition_fn, write_fn):
+  """Groups rows (or ``(partition, row)`` pairs when ``partition_fn`` is None) and writes them.
+
+  Strings are repaired before the shuffle, whose coder cannot encode lone
+  surrogates either.
+  """
+  if partition_fn is not None:
+    pcoll = pcoll | 'KeyByPartition' >> beam.Map(
+        lambda r, fn: (fn(r), repair_strings(r)), partition_fn)
+  else:
+    pcoll = pcoll | 'RepairStrings' >> beam.Map(
+        lambda pair: (pair[0], repair_strings(pair[1])))
+  return (pcoll
+          | 'GroupByPartition' >> beam.GroupByKey()
+          | 'WritePartitions' >> beam.ParDo(write_fn))
 
 
 class WriteDataset(beam.PTransform):
@@ -117,18 +146,8 @@ class WriteDataset(beam.PTransform):
     self._max_rows = max_rows_per_file
 
   def expand(self, pcoll):
-    # Repaired before the shuffle, whose coder cannot encode lone surrogates either.
-    if self._partition_fn is not None:
-      pcoll = pcoll | 'KeyByPartition' >> beam.Map(
-          lambda r, fn: (fn(r), repair_strings(r)), self._partition_fn)
-    else:
-      pcoll = pcoll | 'RepairStrings' >> beam.Map(
-          lambda pair: (pair[0], repair_strings(pair[1])))
-    return (pcoll
-            | 'GroupByPartition' >> beam.GroupByKey()
-            | 'WritePartitions' >> beam.ParDo(_WritePartitionFn(
-                self._dataset, self._schema, self._output, self._run_id,
-                self._max_rows)))
+    return _write_partitions(pcoll, self._partition_fn, _WritePartitionFn(
+        self._dataset, self._schema, self._output, self._run_id, self._max_rows))
 
 
 def complete_dead_letter(record, run_id):
@@ -176,22 +195,13 @@ class WriteDatasets(beam.PTransform):
             | 'MergeFiles' >> beam.Flatten())
 
 
-class _WriteIndexPartitionFn(beam.DoFn):
-  """Writes one partition of the run's index rows to the run's staging; yields its file entry."""
+def _index_file_name(run_id, _index):
+  """A run writes one story-index file per partition (no row cap)."""
+  return T.index_file_name(run_id)
 
-  def __init__(self, output, run_id):
-    self._output = output
-    self._run_id = run_id
 
-  def process(self, keyed_rows):
-    partition, rows = keyed_rows
-    relative = [S.STATE_FOLDER, T.STORY_INDEX_FOLDER, S.partition_path(partition),
-                T.index_file_name(self._run_id)]
-    staged = S.output_path(self._output, S.STAGING_FOLDER, self._run_id, *relative)
-    count = write_parquet(staged, sorted(rows, key=lambda r: r[T.ARTICLE_ID]),
-                          T.STORY_INDEX_SCHEMA)
-    yield {R.FILE_DATASET: T.STORY_INDEX_FOLDER, R.FILE_STAGED_PATH: staged,
-           R.FILE_FINAL_PATH: S.output_path(self._output, *relative), R.FILE_ROWS: count}
+def _index_row_order(row):
+  return row[T.ARTICLE_ID]
 
 
 class WriteStoryIndex(beam.PTransform):
@@ -207,8 +217,7 @@ class WriteStoryIndex(beam.PTransform):
     self._run_id = run_id
 
   def expand(self, rows):
-    return (rows
-            | 'KeyByPartition' >> beam.Map(lambda r: (T.index_partition(r), repair_strings(r)))
-            | 'GroupByPartition' >> beam.GroupByKey()
-            | 'WritePartitions' >> beam.ParDo(_WriteIndexPartitionFn(self._output,
-                                                                     self._run_id)))
+    return _write_partitions(rows, T.index_partition, _WritePartitionFn(
+        T.STORY_INDEX_FOLDER, T.STORY_INDEX_SCHEMA, self._output, self._run_id, None,
+        folder=f'{S.STATE_FOLDER}/{T.STORY_INDEX_FOLDER}', file_name=_index_file_name,
+        sort_key=_index_row_order))
