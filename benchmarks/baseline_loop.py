@@ -89,10 +89,9 @@ def main(corpus, out, n_process=1):
         for e in doc.ents if e.label_ in DEFAULT_ENTITY_TYPES]
   articles = [with_places(a, gaz) for a in articles]
   stories = assign_stories([story_signature(a) for a in articles], [])
-  rows = [{column: a[column] for column in KEPT_COLUMNS if column != A.STORY_ID}
-          for a in articles]
-  for row, article in zip(rows, articles):
-    row[A.STORY_ID] = stories.get(article[A.ARTICLE_ID])
+  for article in articles:
+    article[A.STORY_ID] = stories.get(article[A.ARTICLE_ID])
+  rows = [{column: a[column] for column in KEPT_COLUMNS} for a in articles]
   pq.write_table(pa.Table.from_pylist(rows), out, compression='zstd')
   return len(rows)
 

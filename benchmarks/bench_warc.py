@@ -106,12 +106,6 @@ def child(step, path, mode, result_path):
   pathlib.Path(result_path).write_text(json.dumps(stage_counters(result)))
 
 
-def is_wired():
-  """Whether ``newsbeam --input x.warc`` reaches ReadWarcFiles (transforms/inputs.py)."""
-  from transforms import inputs  # pylint: disable=import-outside-toplevel
-  return hasattr(inputs, 'ReadWarcFiles')
-
-
 def configurations(files, tmp):
   """``[(description, command, how to count records)]`` of every configuration measured."""
   found = []
@@ -121,10 +115,9 @@ def configurations(files, tmp):
   gz = str(files['warc.gz'])
   for step, counter in (('read', 'read_warc/records.in'), ('read+extract', 'extract.in')):
     found.append((f'{step}, .warc.gz, multi_processing', [step, gz, 'multi_processing'], counter))
-  if is_wired():
-    for mode in MODES:
-      found.append((f'newsbeam end to end, .warc.gz, {mode}',
-                    ['newsbeam', gz, mode], 'read_warc/records.in'))
+  for mode in MODES:
+    found.append((f'newsbeam end to end, .warc.gz, {mode}',
+                  ['newsbeam', gz, mode], 'read_warc/records.in'))
   return found
 
 
@@ -175,8 +168,6 @@ def benchmark(args, tmp):
           f'{statistics.median(r[1] for r in results):.0f} | '
           f'{statistics.median(r[2] for r in results):.0f} | '
           f'{"-" if written is None else written} |')
-  if not is_wired():
-    print('\n(newsbeam end to end left out: transforms/inputs.py does not route .warc yet)')
   if args.large_gib:
     large = tmp / 'large.warc'
     count = write_large_warc(large, pages, args.large_gib)

@@ -6,8 +6,8 @@ __all__ = ['format_summary', 'TOP_SOURCES']
 
 TOP_SOURCES = 10  # sources listed in the summary
 # Counted steps in the order an article meets them (transforms.stage counters).
-STEP_ORDER = ('read', 'read_warc/scan', 'read_warc/records', 'fetch', 'full_text', 'extract', 'normalize', 'boilerplate/paragraphs',
-              'boilerplate/repeated', 'dedup/id',
+STEP_ORDER = ('read', 'read_warc/scan', 'read_warc/records', 'fetch', 'full_text', 'extract',
+              'normalize', 'boilerplate/paragraphs', 'boilerplate/repeated', 'dedup/id',
               'dedup/content', 'dedup/sign', 'dedup/cross_run', 'language', 'entities',
               'places', 'stories')
 COUNT_KINDS = ('in', 'out', 'dropped', 'dead_letters')

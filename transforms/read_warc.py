@@ -43,6 +43,9 @@ from schemas import raw as R
 from transforms import stage
 from transforms.full_text import HTML_TYPES
 from transforms.full_text import decode_page
+from transforms.read_files import DROP_EMPTY_INPUT
+from transforms.read_files import FORMAT_WARC
+from transforms.read_files import GZIP_EXTENSION
 from transforms.read_files import describe_os_error
 from transforms.read_files import display_path
 from transforms.read_files import folder_name_of
@@ -55,9 +58,7 @@ __all__ = ['ReadWarcFiles', 'is_warc_path', 'scan_plain_warc', 'scan_gzip_warc',
 STAGE = 'read_warc'
 SCAN_STEP = 'read_warc/scan'  # counts files in, chunks out
 RECORDS_STEP = 'read_warc/records'  # counts records in, raw records out
-FORMAT_WARC = 'warc'
 WARC_EXTENSIONS = ('.warc', '.warc.gz')
-GZIP_EXTENSION = '.gz'
 
 RECORDS_PER_CHUNK = 256  # records read by one element at most
 CHUNK_BYTES = 32 << 20  # bytes of records (uncompressed) read by one element at most
@@ -73,7 +74,6 @@ DROP_NOT_RESPONSE = 'warc_not_response'
 DROP_NOT_HTTP = 'warc_not_http'
 DROP_NOT_OK = 'warc_not_ok'
 DROP_NOT_HTML = 'warc_not_html'
-DROP_EMPTY_INPUT = 'empty_input'
 WARN_TRUNCATED_PAYLOAD = 'warc_truncated_payload'  # WARC-Truncated: the crawler kept part
 
 ERR_FRAMING = 'WarcFramingError'
@@ -295,10 +295,6 @@ def record_uri(uri, offset):
 
 def _open(path):
   return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-
-
-def _is_local(path):
-  return FileSystems.get_scheme(path) is None
 
 
 def _record_type(record):

@@ -102,7 +102,7 @@ would you your yours yourself yourselves said says say new news update updated
 breaking exclusive live video watch photos analysis opinion report reports latest
 '''.split())
 NOT_PLURAL_ENDINGS = ('ss', 'us', 'is', 'as', 'os', 'ys')  # words ending so keep their 's'
-PLACE_LABELS = ('GPE', 'LOC')
+PLACE_LABELS = P.ENTITY_PLACE_LABELS
 ENTITY_LABELS_IGNORED = ('GPE', 'LOC', 'NORP')  # places are kept apart; nationalities say little
 
 _WORD = re.compile(r'\w+')
@@ -410,10 +410,10 @@ def assign_stories(new_entries, index_entries, window_days=DEFAULT_WINDOW_DAYS):
           if candidate.fresh:
             join(position, other)
     for other in matches:
-      if entries[other].fresh:
-        join(position, other)
-      else:
+      if not entries[other].fresh:
         links[position].add(entries[other].story_id)
+      elif entry.minhash is None:  # (articles with text joined theirs as they went)
+        join(position, other)
 
   groups = collections.defaultdict(list)
   for position, entry in enumerate(entries):
