@@ -81,10 +81,6 @@ LABEL_BACKGROUND_ALPHA = 0.75  # a label's box over the points it covers
 PLACE_KIND_COLORS = {'city': PALETTE[0], 'admin1': PALETTE[1], 'country': PALETTE[4]}
 PLACE_KIND_NAMES = {'city': 'city', 'admin1': 'region', 'country': 'country'}
 
-# The latest row of each story (query.py's ``stories_latest`` view, when it has one).
-LATEST_STORIES_SQL = ('SELECT * FROM stories QUALIFY row_number() OVER '
-                      '(PARTITION BY story_id ORDER BY updated_run_id DESC) = 1')
-
 _LANGUAGE_QUALIFIER = re.compile(r'\s*\([^)]*\)')  # "Modern Greek (1453-)" -> "Modern Greek"
 _LETTER = re.compile(r'[^\W\d_]')  # a letter of any script
 _SPACE = re.compile(r'\s')
@@ -489,10 +485,6 @@ def _runs_table(runs):
 
 # Reading.
 
-def _views(con):
-  return {row[0] for row in con.sql('SELECT table_name FROM information_schema.tables').fetchall()}
-
-
 def _columns(con, view):
   """The columns of a view, from the catalog (DESCRIBE would open every file again)."""
   return {row[0] for row in con.sql(
@@ -524,42 +516,36 @@ def _top_entities(con):
   return top
 
 
-def _top_stories(con, views):
-  if 'stories' not in views:
-    return None
-  latest = 'stories_latest' if 'stories_latest' in views else f'({LATEST_STORIES_SQL})'
+def _top_stories(con):
   c = _columns(con, 'stories')
   stories = con.sql(
       f'SELECT {_column(c, "headline")}, {_column(c, "article_count")}, '
       f'{_column(c, "source_count")}, '
       f"strftime({_column(c, 'first_seen', 'TIMESTAMPTZ')}, '{TIME_FORMAT}'), "
-      f"strftime({_column(c, 'last_seen', 'TIMESTAMPTZ')}, '{TIME_FORMAT}') FROM {latest} "
+      f"strftime({_column(c, 'last_seen', 'TIMESTAMPTZ')}, '{TIME_FORMAT}') FROM stories_latest "
       f'ORDER BY 2 DESC NULLS LAST, 3 DESC NULLS LAST, 5 DESC NULLS LAST, 1 '
       f'LIMIT {TOP_STORIES}').fetchall()
   return stories or None
 
 
-def _top_places(con, views):
-  if 'places' not in views or not con.sql('SELECT count(*) FROM places').fetchall()[0][0]:
-    return None
+def _top_places(con):
   c = _columns(con, 'places')
   if not {'lat', 'lon', 'place', 'article_id'} <= c:
     return None
   confidence = f'coalesce({_column(c, "confidence")}, 1)'
   key = f"coalesce({_column(c, 'geonames_id')}::VARCHAR, place || '|' || " \
         f"coalesce({_column(c, 'country_code')}, ''))"
-  return con.sql(
+  points = con.sql(
       f'SELECT min(place), min({_column(c, "country_code")}), min({_column(c, "kind")}), '
       'avg(lat), avg(lon), count(DISTINCT article_id) AS n FROM places '
       f'WHERE lat IS NOT NULL AND lon IS NOT NULL AND {confidence} >= {MIN_PLACE_CONFIDENCE} '
       f'GROUP BY {key} ORDER BY n DESC, 1 LIMIT {MAP_POINTS}').fetchall()
+  return points or None
 
 
 def _read(output):
   con = connect(output)
   con.execute('SET parquet_metadata_cache = true')  # a view's files are opened more than once
-  con.execute("SET TimeZone = 'UTC'")  # the page's times are UTC, not the machine's local time
-  views = _views(con)
   source = _column(_columns(con, 'articles'), 'source')
   con.execute(f'CREATE TEMP TABLE {ARTICLE_COUNTS} AS SELECT date, lang, {source} AS source, '
               'count(*)::BIGINT AS n FROM articles GROUP BY ALL')
@@ -578,8 +564,8 @@ def _read(output):
       people=entities['people'],
       organisations=entities['organisations'],
       place_names=entities['places'],
-      stories=_top_stories(con, views),
-      places=_top_places(con, views),
+      stories=_top_stories(con),
+      places=_top_places(con),
       dead_letters=con.sql('SELECT stage, count(*) AS n FROM dead_letters GROUP BY 1 '
                            'ORDER BY n DESC, 1').fetchall(),
       runs=con.sql(f"SELECT run_id, status, strftime(started_at, '{TIME_FORMAT}'), "
