@@ -23,13 +23,20 @@ import regex
 
 __all__ = ['Rule', 'DEFAULT_RULES', 'apply_rules', 'match_rule', 'load_rules_file',
            'parse_rules', 'paragraph_fingerprint', 'RulesFileError',
-           'WARN_RULE_TIMEOUT', 'PARAGRAPH_SEPARATOR']
+           'WARN_RULE_TIMEOUT', 'PARAGRAPH_SEPARATOR', 'examined_count',
+           'MAX_EXAMINED_PARAGRAPHS', 'MAX_EXAMINED_CHARS', 'WARN_CLEANING_PARTIAL']
 
 PARAGRAPH_SEPARATOR = '\n\n'
 DEFAULT_MAX_CHARS = 300  # a rule never removes a longer paragraph
 TAIL_PARAGRAPHS = 3  # "tail" rules look only at this many last paragraphs
 HEAD_PARAGRAPHS = 3  # "head" rules look only at this many first paragraphs
 POSITIONS = ('any', 'head', 'tail')
+# Work budget of the cleaners (rules and classifier) per article: they examine
+# its first paragraphs up to both limits; the paragraphs past them are kept
+# unexamined and the article is flagged ``cleaning_partial`` (nothing is cut).
+MAX_EXAMINED_PARAGRAPHS = 2000  # paragraphs examined per article
+MAX_EXAMINED_CHARS = 200_000  # characters examined per article (about 30,000 words)
+WARN_CLEANING_PARTIAL = 'cleaning_partial'
 
 USER_PATTERN_SECONDS = 0.05  # longest one match of a user pattern may take
 # Texts a user pattern is tried on when loaded: long runs that make nested
@@ -48,6 +55,8 @@ _DATE = (r'(?:' + _MONTH + r'\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,2}(?:st|n
 _TIME = r'(?:,?\s*(?:at\s*)?\d{1,2}[:.]\d\d\s*(?:[ap]\.?m\.?)?(?:\s*[a-z]{2,4})?)?'
 _SOCIAL = (r'(?:facebook|twitter|x|instagram|tiktok|youtube|linkedin|telegram|whatsapp|'
            r'threads|bluesky|mastodon|snapchat|pinterest|reddit|flipboard|google news)')
+_MENU_SEPARATOR = r'[|•·»>]'
+_MENU_ITEM = r'[^|•·»>.!?]{1,40}+'  # one menu item: up to 40 characters, no separator or stop
 _AGENCIES = (r'(?:getty images|afp|reuters|ap|ap photo|associated press|shutterstock|alamy|'
              r'pa images|pa wire|pa media|epa|epa-efe|efe|dpa|anadolu|sipa|bloomberg|'
              r'xinhua|imago|picture alliance|istock|unsplash|ansa|keystone|nurphoto)')
@@ -122,6 +131,22 @@ DEFAULT_RULES = (
           r"(?: d'information)?|infolettre)\b|^(?:inscrivez-vous|abonnez-vous)[.!:]?$", 200),
     _rule('newsletter', r'^(?:suscríbete|suscribete|regístrate|registrate|apúntate)\b.{0,80}'
           r'\b(?:newsletter|boletín|boletin)\b|^(?:suscríbete|regístrate)[.!:]?$', 200),
+    # "Don't want to miss any news? Sign up ...": a question that opens a
+    # paragraph with "miss nothing" is a sign-up ask; the statement form
+    # ("Never miss a story") only with a sign-up word after it.
+    _rule('newsletter', r'^(?:sie wollen|wollen sie|möchten sie|du willst|willst du) (?:keine?[nr]?'
+          r'|nichts)\b[^?]{0,80}+(?<=verpassen)\s*+\?', 400),
+    _rule('newsletter', r'^(?:nichts mehr verpassen|verpassen sie (?:keine?n?|nichts)\b)'
+          r'(?=.{0,150}?\b(?:anmelden|abonnieren|registrieren|newsletter|melden sie sich))', 400),
+    _rule('newsletter', r'^(?:vous ne (?:voulez|souhaitez) (?:rien|plus rien|pas) (?:manquer'
+          r'|rater)|ne (?:manquez|ratez) (?:plus )?(?:rien|aucune?)\b(?=.{0,150}?\b(?:inscrivez'
+          r'|abonnez|newsletter|infolettre|lettre d\'information)))', 400),
+    _rule('newsletter', r'^¿?(?:no (?:te )?quieres perder(?:te)? (?:nada|ninguna?)\b[^?]{0,80}+\?'
+          r'|no te pierdas (?:nada|ninguna?)\b(?=.{0,150}?\b(?:suscr[ií]bete|reg[ií]strate'
+          r'|newsletter|bolet[ií]n)))', 400),
+    _rule('newsletter', r"^(?:don't|do not) want to miss (?:a thing|out|anything|any)\b[^?]{0,80}+\?"
+          r'|^never miss (?:a|another|an) (?:story|thing|update|headline)\b(?=.{0,150}?\b(?:sign'
+          r' up|subscribe|newsletter|register))', 400),
     # "Read more" and "Read full article" prompts.
     _rule('read_more', r'^(?:\W{0,3})(?:read|see|view|click here (?:to read|for)) (?:the )?'
           r'(?:full|whole|original|complete) (?:article|story|report|post)\b', 120),
@@ -199,7 +224,12 @@ DEFAULT_RULES = (
           r'|this (?:article|content) is (?:only )?(?:available|for) (?:to )?subscribers)\b', 200),
     # Navigation: four or more short items separated by pipes, bullets or
     # chevrons, with no sentence in them ("Home | News | Sport | Weather").
-    Rule('navigation', re.compile(r'^(?:[^|•·»>.!?]{1,40}\s*[|•·»>]\s*){3,}[^|•·»>.!?]{1,40}$'), 300),
+    # Atomic and possessive, so a menu with one over-long item fails in linear
+    # time (the nested repetitions backtracked exponentially); an item of
+    # whitespace only still counts, as before.
+    Rule('navigation', re.compile(
+        r'^(?>(?:' + _MENU_ITEM + r'|(?<=\s))\s*+' + _MENU_SEPARATOR + r'\s*+){3,}+(?:'
+        + _MENU_ITEM + r'|(?<=\s))$'), 300),
     # Page furniture: reading times and "back to" links.
     _rule('furniture', r'^(?:\d{1,3}\s*-?\s*(?:min(?:ute)?s?|min\.)\s*(?:read|reading time'
           r'|de lectura|de lecture|lesezeit|lettura)|(?:reading time|read time|lesezeit'
@@ -358,7 +388,10 @@ def load_rules_file(path):
       raise
     raise RulesFileError(f'rules file {path!r}: {error}') from error
   except Exception as error:  # yaml.YAMLError has no common base with ValueError
-    raise RulesFileError(f'rules file {path!r}: {error}') from error
+    mark = getattr(error, 'problem_mark', None)  # one line, not PyYAML's drawing of it
+    where = f' at line {mark.line + 1}, column {mark.column + 1}' if mark else ''
+    what = getattr(error, 'problem', None) or ' '.join(str(error).split())
+    raise RulesFileError(f'rules file {path!r}: invalid YAML: {what}{where}') from error
   return parse_rules(document, f'rules file {path!r}')
 
 
@@ -388,17 +421,29 @@ def match_rule(paragraph, index, count, rules, timeouts=None):
   return None
 
 
+def examined_count(paragraphs, max_paragraphs=MAX_EXAMINED_PARAGRAPHS,
+                   max_chars=MAX_EXAMINED_CHARS):
+  """How many leading paragraphs of an article fit the cleaners' work budget."""
+  chars = 0
+  for index, paragraph in enumerate(paragraphs[:max_paragraphs]):
+    chars += len(paragraph)
+    if chars > max_chars:
+      return index
+  return min(len(paragraphs), max_paragraphs)
+
+
 def apply_rules(text, rules=DEFAULT_RULES, timeouts=None):
-  """Splits text into kept text and ``[(rule, removed paragraph)]``."""
+  """Splits text into kept text and ``[(rule, removed paragraph)]``, within the work budget."""
   paragraphs = text.split(PARAGRAPH_SEPARATOR) if text else []
+  budget = examined_count(paragraphs)
   kept, removed = [], []
-  for index, paragraph in enumerate(paragraphs):
+  for index, paragraph in enumerate(paragraphs[:budget]):
     rule = match_rule(paragraph, index, len(paragraphs), rules, timeouts)
     if rule:
       removed.append((rule, paragraph))
     else:
       kept.append(paragraph)
-  return PARAGRAPH_SEPARATOR.join(kept), removed
+  return PARAGRAPH_SEPARATOR.join(kept + paragraphs[budget:]), removed
 
 
 _FINGERPRINT_NOISE = re.compile(r'[\W_]+')

@@ -115,11 +115,12 @@ _HONORIFIC = re.compile(
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$", re.IGNORECASE)
 _QUOTES = str.maketrans({'‘': "'", '’': "'", '‚': "'", '‛': "'", '“': '"',
                          '”': '"', '„': '"', '‟': '"', '«': '"', '»': '"'})
-_EDGE_JUNK = re.compile(r'''^[\s"'(\[{]+|[\s"')\]},;:.!?]+$''')
+_EDGE_JUNK = re.compile(r'''^[\s"'(\[{]++(?:[\s"')\]},;:.!?]*+$)?'''  # linear
+                        r'''|(?<![\s"')\]},;:.!?])[\s"')\]},;:.!?]++$''')
 _SPACES = re.compile(r'\s+')
 _LEADING_LOWER_THE = re.compile(r'^the\s+')
 _KEY_NOISE = re.compile(r'[\W_]+')
-_PARAGRAPH_BREAK = re.compile(r'\s*\n\s*')
+_PARAGRAPH_BREAK = re.compile(r'(?<!\s)[^\S\n]*+\n\s*+')  # linear
 _LEADING_THE = re.compile(r'^[Tt]he\s+')
 # Articles before a country's name in the languages newsbeam tags: "la
 # France", "die Schweiz", "el Perú" name the country without them.
@@ -128,10 +129,11 @@ _LEADING_ARTICLE = re.compile(
     re.IGNORECASE)
 # What a span may carry that is not the name: a possessive split off ("Owens
 # 's"), an opening bracket ("Kiksis ("), quotes and punctuation at either end.
-_TRAILING_NOISE = re.compile(r"""(?:\s+['’]s|[\s"'(\[{,;:!?*]+)$""")
+_TRAILING_NOISE = re.compile(r"""(?:(?<!\s)\s++['’]s"""  # linear
+                             r"""|(?<![\s"'(\[{,;:!?*])[\s"'(\[{,;:!?*]++)$""")
 _LEADING_NOISE = re.compile(r"""^[\s"'(\[{,;:!?*-]+""")
 _HAS_LETTER = re.compile(r'[^\W\d_]')
-_SPEECH_AFTER = re.compile(rf'^\s*,?\s*(?:{"|".join(SPEECH_VERBS)})\b')
+_SPEECH_AFTER = re.compile(rf'^\s*+,?\s*+(?:{"|".join(SPEECH_VERBS)})\b')
 
 
 class Mention(NamedTuple):

@@ -37,6 +37,9 @@ from transforms.decode import decode_bytes
 from transforms.decode import find_declared_charset
 from transforms.decode import has_lone_surrogates
 from transforms.decode import repair_strings
+from transforms.read_feeds import MAX_ENTRY_HTML_CHARS
+from transforms.read_feeds import MAX_ENTRY_TEXT_CHARS
+from transforms.read_feeds import MAX_TITLE_CHARS
 from transforms.read_feeds import entries_to_raw_records
 from transforms.read_feeds import parse_feed
 
@@ -66,6 +69,15 @@ FORMATS_BY_EXTENSION = {
 GZIP_EXTENSION = '.gz'
 
 MAX_INPUT_BYTES = 256 << 20  # bytes of the largest file (all gzip members) read; more: dead letter
+# Per-article caps, the same as a feed entry's: an article's text past
+# MAX_ARTICLE_TEXT_CHARS (its HTML past MAX_ARTICLE_HTML_CHARS) is cut, and the
+# article flagged ``text_cut`` with a ``text_cut`` warning naming the input.
+MAX_ARTICLE_TEXT_CHARS = MAX_ENTRY_TEXT_CHARS  # characters (1 MiB, about 150,000 words)
+MAX_ARTICLE_HTML_CHARS = MAX_ENTRY_HTML_CHARS  # characters of one page's HTML
+MAX_ARTICLE_TITLE_CHARS = MAX_TITLE_CHARS  # characters of a title
+WARN_TEXT_CUT = A.FLAG_TEXT_CUT
+_ARTICLE_CAPS = ((A.TEXT, MAX_ARTICLE_TEXT_CHARS), (R.HTML, MAX_ARTICLE_HTML_CHARS),
+                 (A.TITLE, MAX_ARTICLE_TITLE_CHARS))
 
 DROP_EMPTY_INPUT = 'empty_input'
 DROP_UNSUPPORTED_FORMAT = 'unsupported_format'
@@ -281,6 +293,25 @@ def parse_text_file(text):
   return {A.TITLE: first or None, A.TEXT: body, R.HEADER_DATE: header_date}
 
 
+def cap_article(record):
+  """``(record, cut)``: text, HTML and title cut to the per-article caps; a cut one flagged."""
+  cut = {field: value[:limit] for field, limit in _ARTICLE_CAPS
+         if isinstance(value := record.get(field), str) and len(value) > limit}
+  if not cut:
+    return record, False
+  flags = [f for f in record.get(A.FLAGS) or [] if f != A.FLAG_TEXT_CUT]
+  return dict(record, **cut, **{A.FLAGS: flags + [A.FLAG_TEXT_CUT]}), True
+
+
+def _capped_outputs(record):
+  """A raw record within the per-article caps, with a ``text_cut`` warning when it was cut."""
+  record, cut = cap_article(record)
+  if cut or A.FLAG_TEXT_CUT in (record.get(A.FLAGS) or ()):  # a feed entry cut by read_feeds
+    yield stage.warn(WARN_TEXT_CUT, stage.describe_input(
+        record[A.SOURCE_URI], record.get(A.URL) or record.get(A.EXTERNAL_ID)))
+  yield record
+
+
 def _as_text(value):
   if value is None or isinstance(value, str):
     return value
@@ -441,9 +472,9 @@ class _ReadFileFn(beam.DoFn):
     if fmt == FORMAT_JSON:
       yield from self._read_json(uri, text, base)
     elif fmt == FORMAT_HTML:
-      yield dict(base, **{R.HTML: text})
+      yield from _capped_outputs(dict(base, **{R.HTML: text}))
     else:
-      yield dict(base, **parse_text_file(text))
+      yield from _capped_outputs(dict(base, **parse_text_file(text)))
 
   def _read_json(self, path, text, base):
     parsed = parse_json_document(text)
@@ -459,7 +490,7 @@ class _ReadFileFn(beam.DoFn):
       except ValueError as error:
         yield stage.dead_letter(STAGE, uri, type(error).__name__, error, raw)
         continue
-      yield dict(base, **record, **{A.SOURCE_URI: uri})
+      yield from _capped_outputs(dict(base, **record, **{A.SOURCE_URI: uri}))
 
   def _read_feed(self, path, data, base):
     parsed = parse_feed(data)
@@ -468,9 +499,9 @@ class _ReadFileFn(beam.DoFn):
                               data)
       return
     if parsed.warning:
-      yield stage.warn('malformed_feed')
+      yield stage.warn('malformed_feed', stage.describe_input(path, f'({parsed.warning})'))
     for record in entries_to_raw_records(parsed, path):
-      yield dict(base, **record)
+      yield from _capped_outputs(dict(base, **record))
 
 
 def input_format_of(outcome):
