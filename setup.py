@@ -34,6 +34,8 @@ REQUIREMENTS = [
     # regex: user-supplied patterns run with a timeout (re has none).
     'regex==2026.11.19',
     'requests==2.34.2',
+    # brotli: WARC payloads stored with Content-Encoding br (read_warc.py).
+    'brotli==1.2.1',
     'urllib3==2.8.0',
     # spaCy for NER: fast on CPU, and its small English pipeline is the
     # reference for news-domain NER at this size.
@@ -75,6 +77,14 @@ TRAIN_REQUIREMENTS = [
     'scikit-learn==1.9.1',
 ]
 
+# Beam's Dask runner (--runner=DaskRunner): dask[distributed], i.e. dask and
+# its distributed scheduler and workers, spelled as two pins (apache-beam[dask]
+# asks for >=2024.4.2; this pair is the one tested, tests/test_dask.py).
+DASK_REQUIREMENTS = [
+    'dask==2026.11.0',
+    'distributed==2026.11.0',
+]
+
 TEST_REQUIREMENTS = [
     'pytest==9.2.0',
     'polars==2.1.0',
@@ -85,6 +95,8 @@ TEST_REQUIREMENTS = [
     'warcio==1.8.1',
     # A test runs the cleaner's training script.
     *TRAIN_REQUIREMENTS,
+    # tests/test_dask.py runs newsbeam on a Dask scheduler and workers.
+    *DASK_REQUIREMENTS,
 ]
 
 setuptools.setup(
@@ -99,6 +111,7 @@ setuptools.setup(
                   # Start-up of local worker processes (pipeline/main.py:_quiet_workers).
                   'pipeline': ['worker_site/*.py', 'data/*.json']},
     install_requires=REQUIREMENTS,
-    extras_require={'test': TEST_REQUIREMENTS, 'train': TRAIN_REQUIREMENTS},
+    extras_require={'test': TEST_REQUIREMENTS, 'train': TRAIN_REQUIREMENTS,
+                    'dask': DASK_REQUIREMENTS},
     entry_points={'console_scripts': ['newsbeam = pipeline.main:main']},
 )

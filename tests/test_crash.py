@@ -1,7 +1,9 @@
 """Crash safety: SIGKILL at several points, and a commit interrupted midway."""
 
 import json
+import os
 import pathlib
+import signal
 import subprocess
 import sys
 import time
@@ -18,7 +20,23 @@ from tests.conftest import run_newsbeam
 from transforms.read_files import parse_text_file
 
 ARTICLES = 300
-KILL_FRACTIONS = (0.2, 0.45, 0.7, 0.9)  # of an uninterrupted run's wall time
+KILL_FRACTIONS = (0.2, 0.45, 0.7)  # of an uninterrupted run's wall time
+SLOW_RENAME_SECONDS = 0.5  # each commit rename, in the run killed during its commit
+POLL_SECONDS = 0.01  # how often the killer looks for the commit journal
+COMMIT_GUARD_SECONDS = 600  # failure guard: the run never reached its commit
+# The run killed during its commit: newsbeam with every rename slowed, so that
+# the commit (journal written, files moving) lasts long enough to be hit.
+SLOW_COMMIT_RUN = f"""
+import sys, time
+from apache_beam.io.filesystems import FileSystems
+real_rename = FileSystems.rename
+def slow_rename(sources, destinations):
+  time.sleep({SLOW_RENAME_SECONDS})
+  return real_rename(sources, destinations)
+FileSystems.rename = staticmethod(slow_rename)
+from pipeline.main import main
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 def write_corpus(folder):
@@ -52,6 +70,26 @@ def newsbeam_command(inputs, output):
           '--output', str(output)]
 
 
+def kill_during_commit(inputs, output):
+  """Runs newsbeam with slow renames and SIGKILLs it once its commit journal exists.
+
+  Returns the paths of its journal present at the moment of the kill.
+  """
+  before = set(pathlib.Path(output).glob('_staging/*/_COMMIT.json'))
+  process = subprocess.Popen([sys.executable, '-c', SLOW_COMMIT_RUN, '--input', str(inputs),
+                              '--output', str(output)], cwd=REPO, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+  deadline = time.monotonic() + COMMIT_GUARD_SECONDS
+  journals = []
+  while not journals and process.poll() is None and time.monotonic() < deadline:
+    time.sleep(POLL_SECONDS)
+    journals = sorted(set(pathlib.Path(output).glob('_staging/*/_COMMIT.json')) - before)
+  if process.poll() is None:
+    os.killpg(process.pid, signal.SIGKILL)
+  process.wait(timeout=60)
+  return journals
+
+
 @pytest.fixture(scope='module')
 def corpus(tmp_path_factory):
   folder = tmp_path_factory.mktemp('crash') / 'in'
@@ -75,10 +113,20 @@ def test_sigkill_at_several_points_then_complete(corpus, tmp_path):
     assert len(ids) == len(set(ids))
     assert not list(output.glob('articles/**/*.tmp'))
 
-  run_newsbeam('--input', corpus, '--output', output)
+  journals = kill_during_commit(corpus, output)
+  assert journals, 'the run ended before its commit journal was seen: no kill hit the commit'
+  assert all(j.exists() for j in journals)  # killed mid-commit: the journal is still there
+  killed_run = journals[0].parent.name
+  ids = article_ids(output)
+  assert len(ids) == len(set(ids)) < ARTICLES  # part of the commit is visible, whole files
+
+  result = run_newsbeam('--input', corpus, '--output', output)
   ids = article_ids(output)
   assert sorted(ids) == expected
   assert len(ids) == len(set(ids))
+  statuses = dict(duckdb.sql(
+      f"SELECT run_id, status FROM read_parquet('{output}/runs/*.parquet')").fetchall())
+  assert (statuses[killed_run], statuses[result.run_id]) == ('recovered', 'succeeded')
 
 
 def test_commit_interrupted_midway_is_rolled_forward(corpus, tmp_path, monkeypatch):

@@ -20,7 +20,6 @@ from schemas import drop as X
 from schemas import raw as R
 from schemas import report as RP
 from tests.conftest import run_newsbeam
-from transforms import inputs
 from transforms import read_warc as W
 from transforms import stage
 
@@ -141,8 +140,20 @@ def test_a_warc_gzipped_whole_is_one_dead_letter(tmp_path):
 
 def test_chunks_are_bounded_by_records_and_bytes():
   framed = [W.Framed(n * 100, 100, None) for n in range(7)]
-  assert [len(c) for c in W.chunk_framed_records(framed, 3, 10_000)] == [3, 3, 1]
-  assert [len(c) for c in W.chunk_framed_records(framed, 10, 250)] == [2, 2, 2, 1]
+  chunks = W.chunks_and_dead_letters(framed, 'c.warc', b'c.warc', 3, 10_000)
+  assert [len(c) for c in chunks] == [3, 3, 1]
+  chunks = list(W.chunks_and_dead_letters(framed, 'c.warc', b'c.warc', 10, 250))
+  assert [len(c) for c in chunks] == [2, 2, 2, 1]
+  assert chunks[0] == [('c.warc#offset=0', b'c.warc', 0), ('c.warc#offset=100', b'c.warc', 100)]
+
+
+def test_broken_records_are_dead_letters_as_soon_as_they_are_found():
+  framed = [W.Framed(0, 100, None), W.Framed(100, 0, 'truncated: x'), W.Framed(200, 100, None)]
+  out = list(W.chunks_and_dead_letters(framed, 'c.warc', b'c.warc', 10, 10_000))
+  assert out[0].tag == 'dead_letters'  # before the chunk that holds the record before it
+  assert (out[0].value[D.SOURCE_URI], out[0].value[D.ERROR_TYPE]) == ('c.warc#offset=100',
+                                                                      'WarcFramingError')
+  assert out[1] == [('c.warc#offset=0', b'c.warc', 0), ('c.warc#offset=200', b'c.warc', 200)]
 
 
 def test_warc_dates_and_html_sniffing():
@@ -197,9 +208,10 @@ def test_a_large_file_is_read_in_several_chunks(tmp_path):
   result.wait_until_finish()
   assert len(offsets) == 20
   assert _counters(result) == {
-      'read_warc/scan.in': 1, 'read_warc/scan.out': 5,  # chunks of 4, 4, 4, 4 and 4 records
-      'read_warc/records.in': 20, 'read_warc/records.out': 15,
-      'read_warc/records.dropped': 4, 'read_warc/records.dead_letters': 1}
+      'read_warc/scan.in': 1, 'read_warc/scan.out': 5,  # chunks of 4, 4, 4, 4 and 3 records
+      'read_warc/scan.dead_letters': 1,  # the truncated record, found by the scan
+      'read_warc/records.in': 19, 'read_warc/records.out': 15,
+      'read_warc/records.dropped': 4}
 
 
 def test_unreadable_and_empty_files_are_accounted_for(tmp_path):
@@ -217,8 +229,6 @@ def test_unreadable_and_empty_files_are_accounted_for(tmp_path):
                 label='DeadLetters')
 
 
-@pytest.mark.skipif(not hasattr(inputs, 'ReadWarcFiles'),
-                    reason='transforms/inputs.py does not route .warc paths to ReadWarcFiles yet')
 def test_a_warc_runs_end_to_end(warc, tmp_path):
   path, offsets = warc
   output = tmp_path / 'out'

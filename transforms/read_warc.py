@@ -15,11 +15,21 @@ does not parse, a payload over MAX_PAGE_BYTES) is a dead letter whose
 (of its gzip member in a ``.warc.gz``) in the file; the rest of the file is
 still read.
 
+HTTP as crawlers really stored it is read (``parse_http_head``): head lines
+ending with a bare LF (ClueWeb09), a status line without a reason phrase,
+repeated and folded headers, a Content-Type in any case and spacing; a
+chunked or gzip/deflate/br-encoded body is decoded, and one stored decoded
+under its server's Content-Encoding is used as it is (no gzip signature);
+HTML labelled ``application/octet-stream``, ``text/plain`` or nothing is a
+page when its first bytes are HTML (``sniffs_as_html``). A malformed
+``WARC-Date`` leaves the page without a fetch time.
+
 Two steps, so that one large file keeps every worker busy and memory does not
 grow with the file: ``read_warc/scan`` walks each file once, checking only
 each record's framing (its header, its Content-Length, for ``.warc.gz`` its
-gzip member, inflated and discarded), and lists record offsets in chunks of
-at most RECORDS_PER_CHUNK records and CHUNK_BYTES bytes; after a shuffle,
+gzip member, inflated and discarded), yields a dead letter for each broken
+record as it finds it, and lists the offsets of the others in chunks of at
+most RECORDS_PER_CHUNK records and CHUNK_BYTES bytes; after a shuffle,
 ``read_warc/records`` reads each chunk by seeking to its records and
 streaming them with fastwarc. A ``.warc.gz`` must be gzipped per record (as
 crawlers write them): a gzip member holding several records is one dead
@@ -33,6 +43,7 @@ import zlib
 from typing import NamedTuple
 
 import apache_beam as beam
+import brotli
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from fastwarc.warc import ArchiveIterator
@@ -52,11 +63,12 @@ from transforms.read_files import folder_name_of
 from transforms.read_files import refusal_outcome
 
 __all__ = ['ReadWarcFiles', 'is_warc_path', 'scan_plain_warc', 'scan_gzip_warc',
-           'chunk_framed_records', 'parse_warc_header', 'parse_warc_date',
+           'chunks_and_dead_letters', 'parse_warc_header',
+           'parse_warc_date', 'parse_http_head', 'split_http_head', 'sniffs_as_html',
            'FORMAT_WARC', 'WARC_EXTENSIONS']
 
 STAGE = 'read_warc'
-SCAN_STEP = 'read_warc/scan'  # counts files in, chunks out
+SCAN_STEP = 'read_warc/scan'  # counts files in, chunks out, broken records dead-lettered
 RECORDS_STEP = 'read_warc/records'  # counts records in, raw records out
 WARC_EXTENSIONS = ('.warc', '.warc.gz')
 
@@ -67,8 +79,22 @@ HEAD_READ_BYTES = 8 << 10  # bytes read at a record's offset to find its header 
 SCAN_READ_BYTES = 1 << 20  # bytes read at a time by the scan
 INFLATE_STEP_BYTES = 1 << 20  # bytes inflated per zlib call (a gzip bomb is streamed too)
 MAX_PAGE_BYTES = 20 << 20  # largest HTML payload read; larger is a dead letter
-SNIFF_BYTES = 1024  # payload bytes looked at when a response names no Content-Type
+SNIFF_BYTES = 1024  # payload bytes looked at when a response names no HTML Content-Type
 GZIP_WBITS = 31  # zlib: one gzip member, header and trailer checked
+ZLIB_WBITS = 15  # zlib: a zlib stream (what most servers send as `deflate`)
+RAW_DEFLATE_WBITS = -15  # zlib: a raw deflate stream (what the others send)
+MAX_HTTP_HEAD_BYTES = 64 << 10  # an HTTP head longer than this is malformed
+MAX_HTTP_FIELDS = 1000  # header lines of an HTTP head parsed at most
+MAX_CODINGS = 4  # transfer and content codings undone at most, each
+# Content-Types that servers give HTML they do not label: such a payload is a
+# page when its first bytes are HTML (`sniffs_as_html`).
+SNIFFED_TYPES = frozenset(('application/octet-stream', 'binary/octet-stream',
+                           'application/unknown', 'unknown/unknown', 'application/x-unknown',
+                           'application/x-unknown-content-type', 'text/plain'))
+GZIP_CODINGS = frozenset(('gzip', 'x-gzip'))
+DEFLATE_CODINGS = frozenset(('deflate',))
+BROTLI_CODINGS = frozenset(('br',))
+CHUNKED = 'chunked'
 
 DROP_NOT_RESPONSE = 'warc_not_response'
 DROP_NOT_HTTP = 'warc_not_http'
@@ -86,7 +112,21 @@ _GZIP_MAGIC = b'\x1f\x8b\x08'
 _WARC_VERSION = re.compile(rb'WARC/\d+\.\d+\r\n')
 _CONTENT_LENGTH = re.compile(rb'^content-length:[ \t]*(\d+)[ \t]*\r?$',
                              re.IGNORECASE | re.MULTILINE)
-_HTML_START = re.compile(rb'<(?:!doctype\s+html|html|head|body)[\s>]', re.IGNORECASE)
+_GZIP_MEMBER_START = b'\x1f\x8b'
+_UTF8_BOM = b'\xef\xbb\xbf'
+# A page starts with one of these tags, after white space, comments and an
+# XML declaration; atomic and possessive so that any input is matched in
+# linear time.
+_HTML_START = re.compile(
+    rb'(?<!\s)(?>\s++|<!--.*?-->|<\?xml[^>]*+>)*+<(?:!doctype\s++html|html|head|body)[\s>]',
+    re.IGNORECASE | re.DOTALL)
+_HTTP_HEAD_END = re.compile(rb'\r?\n\r?\n')  # old crawlers end head lines with a bare LF
+_LINE_BREAK = re.compile(rb'\r?\n')
+_HTTP_STATUS = re.compile(rb'(?:(?<![ \t])[ \t]++)?+HTTP/\d++(?:\.\d++)?+[ \t]++(\d{3})(?![0-9])')
+_CHUNK_SIZE = re.compile(rb'(?:(?<![ \t])[ \t]++)?+([0-9A-Fa-f]{1,15})[ \t]*+(?:;[^\r\n]*+)?\r?\n')
+_CHUNK_END = re.compile(rb'\r?\n')
+_MEDIA_TYPE = re.compile(r"(?<![a-z0-9!#$&^_.+-])[a-z0-9!#$&^_.+-]++/[a-z0-9!#$&^_.+-]++")
+_TOKEN_SPACE = re.compile(r'(?:(?<![ \t])[ \t]++)?+/[ \t]*+')
 
 
 class WarcFramingError(ValueError):
@@ -275,14 +315,22 @@ def scan_gzip_warc(f):
     f.seek(pos)
 
 
-def chunk_framed_records(framed, records_per_chunk, chunk_bytes):
-  """Framed records in lists of at most ``records_per_chunk`` records and ``chunk_bytes`` bytes."""
+def chunks_and_dead_letters(framed, uri, path, records_per_chunk, chunk_bytes):
+  """The scan's outputs, streamed: a dead letter for each broken record as soon as it is
+  found, and the well-framed ones in chunks of ``(source_uri, path, offset)`` of at most
+  ``records_per_chunk`` records and ``chunk_bytes`` bytes.
+
+  A file of nothing but broken records thus holds no list of them anywhere.
+  """
   chunk, size = [], 0
   for record in framed:
+    if record.error:
+      yield stage.dead_letter(STAGE, record_uri(uri, record.offset), ERR_FRAMING, record.error)
+      continue
     if chunk and (len(chunk) >= records_per_chunk or size + record.size > chunk_bytes):
       yield chunk
       chunk, size = [], 0
-    chunk.append(record)
+    chunk.append((record_uri(uri, record.offset), path, record.offset))
     size += record.size
   if chunk:
     yield chunk
@@ -304,50 +352,211 @@ def _record_type(record):
   return str(record.record_type)
 
 
+class HttpHead(NamedTuple):
+  """What newsbeam needs of an HTTP response head."""
+  status: int
+  content_type: str  # the media type, lower case, or None
+  charset: str  # the charset parameter of the Content-Type, or None
+  transfer_codings: tuple  # of Transfer-Encoding, lower case, as listed
+  content_codings: tuple  # of Content-Encoding, lower case, as listed
+
+
+def split_http_head(block):
+  """``(head, body_start)`` of an HTTP block; a head may end lines with CRLF or a bare LF."""
+  start = len(block) - len(block.lstrip(b'\r\n'))  # blank lines before the status line
+  end = _HTTP_HEAD_END.search(block, start, start + MAX_HTTP_HEAD_BYTES)
+  if end is not None:
+    return block[start:end.start()], end.end()
+  if len(block) - start >= MAX_HTTP_HEAD_BYTES:
+    raise WarcRecordError(f'no end of the HTTP head within {MAX_HTTP_HEAD_BYTES} bytes')
+  return block[start:], len(block)  # a head with no body
+
+
+def parse_http_fields(lines):
+  """``[(name, value)]`` of header lines: names lower case, folded lines joined, junk skipped."""
+  fields = []
+  for line in lines[:MAX_HTTP_FIELDS]:
+    if line[:1] in (b' ', b'\t'):
+      if fields:  # obsolete line folding: the value goes on
+        name, value = fields[-1]
+        fields[-1] = (name, f"{value} {line.strip().decode('latin-1')}".strip())
+      continue
+    name, colon, value = line.partition(b':')
+    if colon and name.strip():
+      fields.append((name.strip().decode('latin-1').lower(), value.strip().decode('latin-1')))
+  return fields
+
+
+def parse_content_type(values):
+  """``(media_type, charset)`` of Content-Type values, tolerant of spacing, case and repeats.
+
+  The last value that names a media type wins, as in browsers; either part is
+  None when no value gives it.
+  """
+  media, charset = None, None
+  for value in values:
+    parts = value.split(';')
+    candidate = _TOKEN_SPACE.sub('/', parts[0].split(',')[0].strip().lower())
+    found = None
+    for parameter in parts[1:]:
+      key, equals, label = parameter.partition('=')
+      if equals and key.strip().lower() == 'charset':
+        found = label.strip().strip('"\'').strip().lower() or None
+    if _MEDIA_TYPE.fullmatch(candidate):
+      media, charset = candidate, found or charset
+    elif found:
+      charset = found
+  return media, charset
+
+
+def _codings(fields, name):
+  """The codings a header lists, lower case, in order (repeated headers joined)."""
+  listed = [c.strip().lower() for n, v in fields if n == name for c in v.split(',')]
+  return tuple(c for c in listed if c and c != 'identity')[:MAX_CODINGS]
+
+
+def parse_http_head(head):
+  """The HttpHead of a response head; WarcRecordError when its status line does not parse."""
+  lines = _LINE_BREAK.split(head)
+  match = _HTTP_STATUS.match(lines[0])
+  if not match:
+    raise WarcRecordError(f'unparseable HTTP status line {bytes(lines[0][:120])!r}')
+  fields = parse_http_fields(lines[1:])
+  media, charset = parse_content_type([v for n, v in fields if n == 'content-type'])
+  return HttpHead(int(match.group(1)), media, charset, _codings(fields, 'transfer-encoding'),
+                  _codings(fields, 'content-encoding'))
+
+
+def dechunk(body, limit):
+  """The data of a chunked body (what a cut one holds); the body itself when it is not chunked."""
+  pieces, pos, total = [], 0, 0
+  while True:
+    match = _CHUNK_SIZE.match(body, pos)
+    if match is None:
+      return b''.join(pieces) if pieces else body
+    size = int(match.group(1), 16)
+    if size == 0:
+      return b''.join(pieces)
+    start = match.end()
+    pieces.append(body[start:start + size])
+    total += len(pieces[-1])
+    if total > limit:
+      raise PayloadTooLargeError(f'payload over {limit} bytes once dechunked')
+    end = _CHUNK_END.match(body, start + size)
+    if end is None:
+      return b''.join(pieces)
+    pos = end.end()
+
+
+def _inflate(data, wbits, limit):
+  """At most ``limit + 1`` inflated bytes of a zlib, raw-deflate or gzip stream (a cut one too)."""
+  return zlib.decompressobj(wbits).decompress(data, limit + 1)
+
+
+def _is_zlib_stream(data):
+  return len(data) >= 2 and data[0] & 0x0f == 8 and (data[0] << 8 | data[1]) % 31 == 0
+
+
+def undo_coding(body, coding, limit):
+  """A body with one content coding undone; as it is when the coding was not really applied.
+
+  Crawlers often store the payload decoded but keep the server's
+  Content-Encoding: a gzip body without the gzip signature is used as it is,
+  and so is a body under a coding newsbeam does not know (``none``,
+  ``utf-8`` and other values servers send). A body that has the coding's
+  form but does not decode raises WarcRecordError.
+  """
+  try:
+    if coding in GZIP_CODINGS:
+      return _inflate(body, GZIP_WBITS, limit) if body.startswith(_GZIP_MEMBER_START) else body
+    if coding in DEFLATE_CODINGS:
+      if sniffs_as_html(body):
+        return body
+      return _inflate(body, ZLIB_WBITS if _is_zlib_stream(body) else RAW_DEFLATE_WBITS, limit)
+    if coding in BROTLI_CODINGS:
+      if sniffs_as_html(body):
+        return body
+      return brotli.Decompressor().process(body, output_buffer_limit=limit + 1)
+  except (zlib.error, brotli.error) as error:
+    raise WarcRecordError(f'the payload does not decode as Content-Encoding {coding}: '
+                          f'{error}') from error
+  return body
+
+
+def decode_http_body(body, head, limit):
+  """The payload of an HTTP body: its transfer, then its content codings undone, last first."""
+  if CHUNKED in head.transfer_codings:
+    body = dechunk(body, limit)
+  for coding in reversed(head.content_codings):
+    body = undo_coding(body, coding, limit)
+  if len(body) > limit:
+    raise PayloadTooLargeError(f'payload over {limit} bytes once decoded')
+  return body
+
+
+def sniff_prefix(body, head):
+  """The first SNIFF_BYTES of a payload, from its body's first bytes (as far as they decode)."""
+  try:
+    if CHUNKED in head.transfer_codings:
+      body = dechunk(body, len(body))
+    for coding in reversed(head.content_codings):
+      body = undo_coding(body, coding, SNIFF_BYTES)
+  except WarcRecordError:
+    pass
+  return body[:SNIFF_BYTES]
+
+
+def sniffs_as_html(data):
+  """Whether bytes start like an HTML page (after a BOM, white space, comments)."""
+  data = data[:SNIFF_BYTES]
+  if data.startswith(_UTF8_BOM):
+    data = data[len(_UTF8_BOM):]
+  return _HTML_START.match(data) is not None
+
+
 def is_html_payload(content_type, head):
-  """Whether an HTTP payload is HTML: by its Content-Type, else by its first bytes."""
-  if content_type:
-    return content_type.lower() in HTML_TYPES
-  return _HTML_START.search(head[:SNIFF_BYTES]) is not None
+  """Whether an HTTP payload is HTML: by its media type, else (unlabelled, generic) by its bytes."""
+  if content_type in HTML_TYPES:
+    return True
+  return (content_type is None or content_type in SNIFFED_TYPES) and sniffs_as_html(head)
 
 
 def record_outcomes(record, uri, base):
   """The outcomes of one WARC record: a raw record, or a drop, or a dead letter.
 
-  Raises WarcRecordError (or the decoder's ValueError) for a record that
-  cannot be read; the caller makes it a dead letter.
+  The HTTP head is parsed here, tolerantly (bare-LF line ends, no reason
+  phrase, repeated and folded headers), within MAX_HTTP_HEAD_BYTES. Raises
+  WarcRecordError (or the decoder's ValueError) for a record that cannot be
+  read; the caller makes it a dead letter.
   """
   kind = _record_type(record)
   if record.record_type != WarcRecordType.response:
     yield stage.drop(DROP_NOT_RESPONSE, STAGE, uri, detail=kind)
     return
-  if not record.is_http:
+  first = record.reader.read(MAX_HTTP_HEAD_BYTES + SNIFF_BYTES)
+  if not record.is_http and not first.lstrip().startswith(b'HTTP/'):
     yield stage.drop(DROP_NOT_HTTP, STAGE, uri,
                      detail=(record.headers.get('Content-Type') or 'none')[:80])
     return
-  record.parse_http(auto_decode='all')
-  status = record.http_headers.status_code
-  if status is None:
-    raise WarcRecordError(
-        f'unparseable HTTP status line {record.http_headers.status_line!r}'[:200])
-  if status != 200:
-    yield stage.drop(DROP_NOT_OK, STAGE, uri, detail=str(status))
+  raw_head, body_start = split_http_head(first)
+  head = parse_http_head(raw_head)
+  if head.status != 200:
+    yield stage.drop(DROP_NOT_OK, STAGE, uri, detail=str(head.status))
     return
-  if record.content_length > MAX_PAGE_BYTES:
-    raise PayloadTooLargeError(f'payload of {record.content_length} bytes, over {MAX_PAGE_BYTES}')
-  body = record.reader.read(MAX_PAGE_BYTES + 1)
-  if len(body) > MAX_PAGE_BYTES:
-    raise PayloadTooLargeError(f'payload over {MAX_PAGE_BYTES} bytes once decoded')
-  content_type = record.http_content_type
-  if not is_html_payload(content_type, body):
-    yield stage.drop(DROP_NOT_HTML, STAGE, uri, detail=(content_type or 'none')[:80])
+  if not is_html_payload(head.content_type, sniff_prefix(first[body_start:], head)):
+    yield stage.drop(DROP_NOT_HTML, STAGE, uri, detail=(head.content_type or 'none')[:80])
     return
+  if record.content_length - body_start > MAX_PAGE_BYTES:
+    raise PayloadTooLargeError(
+        f'payload of {record.content_length - body_start} bytes, over {MAX_PAGE_BYTES}')
+  body = first[body_start:] + record.reader.read(MAX_PAGE_BYTES + body_start - len(first) + 1)
+  body = decode_http_body(body, head, MAX_PAGE_BYTES)
   if not body.strip():
     yield stage.drop(DROP_EMPTY_INPUT, STAGE, uri)
     return
-  html, _ = decode_page(body, record.http_charset)
+  html, _ = decode_page(body, head.charset)
   if record.headers.get('WARC-Truncated'):
-    yield stage.warn(WARN_TRUNCATED_PAYLOAD)
+    yield stage.warn(WARN_TRUNCATED_PAYLOAD, stage.describe_input(uri))
   target = (record.headers.get('WARC-Target-URI') or '').strip().strip('<>') or None
   yield dict(base, **{A.SOURCE_URI: uri, A.URL: target, R.HTML: html,
                       R.FETCHED_AT: parse_warc_date(record.headers.get('WARC-Date'))})
@@ -356,16 +565,11 @@ def record_outcomes(record, uri, base):
 def read_chunk(f, items, base):
   """The outcomes of a chunk's records, read from the open file ``f``.
 
-  Consecutive well-framed records are streamed by one fastwarc iterator; a
-  record the scan found broken, or that fails here, is a dead letter and the
-  next record is sought afresh.
+  Consecutive records are streamed by one fastwarc iterator; a record that
+  fails here is a dead letter and the next record is sought afresh.
   """
   records = None
-  for uri, _, offset, problem in items:
-    if problem:
-      records = None
-      yield stage.dead_letter(STAGE, uri, ERR_FRAMING, problem)
-      continue
+  for uri, _, offset in items:
     try:
       if records is None:
         f.seek(offset)
@@ -404,17 +608,18 @@ class _ScanWarcFn(beam.DoFn):
       yield refused
       return
     scan = scan_gzip_warc if path.lower().endswith(GZIP_EXTENSION) else scan_plain_warc
-    listed = 0
+    seen = 0
     try:
       with _open(path) as f:
-        for chunk in chunk_framed_records(scan(f), self._records_per_chunk, self._chunk_bytes):
-          listed += len(chunk)
-          yield [(record_uri(uri, r.offset), element[1], r.offset, r.error) for r in chunk]
+        for item in chunks_and_dead_letters(scan(f), uri, element[1], self._records_per_chunk,
+                                            self._chunk_bytes):
+          seen += len(item) if isinstance(item, list) else 1
+          yield item
     except OSError as error:
       yield stage.dead_letter(STAGE, uri, type(error).__name__,
-                              f'{describe_os_error(error)} (after {listed} records)')
+                              f'{describe_os_error(error)} (after {seen} records)')
       return
-    if not listed:
+    if not seen:
       yield stage.drop(DROP_EMPTY_INPUT, STAGE, uri)
 
 
@@ -449,7 +654,7 @@ class ReadWarcFiles(beam.PTransform):
                | 'SpreadWarcFiles' >> beam.Reshuffle()
                | 'ScanWarcFiles' >> stage.ApplyStage(
                    _ScanWarcFn(self._records_per_chunk, self._chunk_bytes), STAGE,
-                   step=SCAN_STEP))
+                   step=SCAN_STEP, stream=True))
     read = (scanned.records
             | 'SpreadChunks' >> beam.Reshuffle()
             | 'ReadWarcRecords' >> stage.ApplyStage(
