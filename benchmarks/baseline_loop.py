@@ -54,7 +54,8 @@ def _article(obj, factory, model, now):
   raw = {A.SOURCE_URI: obj['url'], A.INPUT_FORMAT: 'jsonl', A.URL: obj['url'],
          A.TITLE: page['title'], A.TEXT: page['text'], R.PUBLISHED: page['date'],
          A.TEXT_ORIGIN: A.TEXT_FROM_HTML,
-         R.PAGE_DATES: find_page_dates(obj['html'], obj['url'], page['date'])}
+         R.PAGE_DATES: find_page_dates(obj['html'], obj['url'], page['date'],
+                                       htmldate_found=page['htmldate'])}
   article, _ = normalize_record(raw, RUN_ID, now)
   if article is None:
     return None

@@ -12,8 +12,10 @@ from schemas import article as A
 from schemas import raw as R
 from transforms.dates import byline_date
 from transforms.dates import choose_published
+from transforms.dates import confirmed_htmldate
 from transforms.dates import date_in_url
 from transforms.dates import find_page_dates
+from transforms.dates import htmldate_candidate
 from transforms.dates import page_date_candidates
 from transforms.dates import parse_date
 from transforms.dates import resolve_dates
@@ -186,3 +188,87 @@ def test_byline_date(line, expected):
   visible = lxml.html.fromstring(page(body_top=f'<p>{line}</p>'))
   found = byline_date(visible)
   assert (found.value if found else None) == expected
+
+
+# Years alone, copyright lines and months are never a publication date.
+
+FOOTERS = [
+    '<footer>© 2020 Example News GmbH. All rights reserved.</footer>',
+    '<footer><p>Copyright 2019 Example Media Ltd</p></footer>',
+    '<footer>(c) 2021 Example | Imprint | Privacy</footer>',
+    '<p>Archive: May 2024</p><footer>© 2023</footer>',
+]
+
+
+@pytest.mark.parametrize('footer', FOOTERS)
+def test_a_copyright_year_or_a_month_alone_is_no_publication_date(footer):
+  html = (f'<html><head><title>Bridge</title></head><body><article><h1>Bridge plan</h1>'
+          f'{BODY}</article>{footer}</body></html>')
+  found = find_page_dates(html)
+  assert (found['published'], found['published_source']) == (None, None)
+  records = [{A.SOURCE_URI: 'page.html', A.INPUT_FORMAT: 'html', R.HTML: html}]
+  with TestPipeline() as p:
+    raw = p | beam.Create(records) | ExtractMainText()
+    out = raw.records | NormalizeArticles('run1', NOW)
+    assert_that(out.records | beam.Map(lambda a: (a[A.PUBLISHED_AT], a[A.DATE_SOURCE])),
+                equal_to([(None, 'ingested')]))
+
+
+def test_the_first_of_a_month_counts_when_a_full_date_states_it():
+  found = find_page_dates(page(body_top='<p>Posted on January 1, 2024</p>'))
+  assert (found['published'], found['published_source']) == ('2024-01-01', 'byline')
+  html = page('<meta property="article:published_time" content="2024-03-01">')
+  assert find_page_dates(html)['published'] == '2024-03-01'
+
+
+def test_confirmed_htmldate_keeps_a_first_only_when_something_else_says_it():
+  first = htmldate_candidate('2020-01-01T00:00:00')
+  assert first.source == 'htmldate' and not first.has_time
+  assert confirmed_htmldate(first, [], 'Footer © 2020 Example') is None
+  assert confirmed_htmldate(first, [None], 'Published 1 January 2020, by Ann') == first
+  stated = page_date_candidates(
+      page(url='https://news.example.org/2020/01/01/bridge'))['url']
+  assert confirmed_htmldate(first, [stated], '') == first
+  timed = htmldate_candidate('2020-01-01T09:30:00+0100')
+  assert confirmed_htmldate(timed, [], '') == timed
+  other_day = htmldate_candidate('2020-03-17T00:00:00')
+  assert confirmed_htmldate(other_day, [], '') == other_day
+  assert htmldate_candidate(None) is None and htmldate_candidate('2020') is None
+
+
+def test_date_source_names_the_signal_that_won():
+  byline = page(body_top='<p class="byline">By Ann Lee | 3 May 2024</p>')
+  assert find_page_dates(byline)['published_source'] == 'byline'
+  far_down = ('<html><head><title>Bridge</title></head><body><article><h1>Bridge plan</h1>' +
+              BODY * 8 + '<p>The council first met on 17 April 2024.</p></article></body></html>')
+  found = find_page_dates(far_down, htmldate_found=None)
+  assert (found['published'], found['published_source']) == ('2024-04-17', 'page_text')
+  found = find_page_dates(page(), htmldate_found='2024-05-03T10:00:00+0200')
+  assert (found['published'], found['published_source']) == ('2024-05-03T10:00:00+02:00',
+                                                             'htmldate')
+  assert set(A.DATE_SOURCES) >= {'byline', 'page_text', 'htmldate', 'text'}
+
+
+def test_extract_runs_htmldate_once_a_page(monkeypatch):
+  import htmldate  # pylint: disable=import-outside-toplevel
+  import trafilatura.metadata  # pylint: disable=import-outside-toplevel
+  from transforms import extract  # pylint: disable=import-outside-toplevel
+  calls = []
+  real = htmldate.find_date
+
+  def counting(*args, **kwargs):
+    calls.append(kwargs.get('original_date'))
+    return real(*args, **kwargs)
+  monkeypatch.setattr(htmldate, 'find_date', counting)
+  monkeypatch.setattr(trafilatura.metadata, 'find_date', counting)
+  html = page(body_top='<p class="byline">By Ann Lee | 3 May 2024</p>')
+  out = list(extract._ExtractMainTextFn().process(  # pylint: disable=protected-access
+      {A.SOURCE_URI: 'page.html', R.HTML: html}))
+  assert calls == [True]
+  assert out[0][R.PAGE_DATES]['published'] == '2024-05-03'
+
+
+def test_a_year_in_a_tag_is_no_publication_date():
+  html = page('<meta name="date" content="2020">' +
+              json_ld(datePublished='2021', copyrightYear=2021))
+  assert find_page_dates(html)['published'] is None

@@ -118,7 +118,8 @@ def test_normalize_transform_drops_empty_text_and_counts_warnings():
                 label='Records')
     assert_that(out.dropped | beam.Map(lambda d: d[X.REASON]),
                 equal_to(['empty_text']), label='Drops')
-    assert_that(out.warnings, equal_to(['date_out_of_range']), label='Warnings')
+    assert_that(out.warnings | beam.Map(lambda w: w[0]),
+                equal_to(['date_out_of_range']), label='Warnings')
 
 
 def test_normalize_transform_removes_extra_tracking_params():
@@ -129,3 +130,10 @@ def test_normalize_transform_removes_extra_tracking_params():
     assert_that(out.records | beam.Map(lambda a: (a[A.URL], a[A.CANONICAL_URL])),
                 equal_to([('https://example.org/a?source=app&utm_source=x&id=3',
                            'https://example.org/a?id=3')]))
+
+
+def test_word_count_of_chinese_text_counts_its_characters():
+  text = '北京时间3月3日，中国国家统计局发布了最新的经济数据。数据显示，一季度经济同比增长。'
+  raw = {A.SOURCE_URI: 'in/zh.jsonl#L1', A.INPUT_FORMAT: 'jsonl', A.TEXT: text}
+  article, _ = normalize_record(raw, 'run1', NOW)
+  assert article[A.WORD_COUNT] == 38  # was 1: no spaces

@@ -7,10 +7,13 @@ counted back from the fetch time.
 
 ``find_page_dates`` runs where the HTML is (the extract stage) and combines
 what a page says rather than trusting one source: a date in its URL, its
-JSON-LD and meta tags, the date written under its headline, and htmldate's
-reading of the whole page and of its visible text vote for the day of
-publication (``choose_published``); the modification date comes from
-JSON-LD, meta tags, else htmldate (``choose_modified``).
+JSON-LD and meta tags, the date written under its headline, htmldate's
+reading of the page (run once, by trafilatura) and, when they are close,
+the first full date in its visible text vote for the day of publication
+(``choose_published``). A date read from text needs a day: htmldate's 1st
+of a month (what it makes of "(c) 2020" or "May 2024") counts only when
+another source or a full date in the page says it. The modification date
+comes from JSON-LD or meta tags (``choose_modified``).
 
 ``resolve_dates`` picks an article's ``published_at`` and ``modified_at``, and
 where each came from, from its raw record.
@@ -31,7 +34,8 @@ from schemas import raw as R
 
 __all__ = ['parse_date', 'find_page_dates', 'page_date_candidates',
            'choose_published', 'choose_modified', 'date_in_url',
-           'resolve_dates', 'ResolvedDates', 'byline_date', 'vote_margin']
+           'resolve_dates', 'ResolvedDates', 'byline_date', 'vote_margin',
+           'confirmed_htmldate', 'run_htmldate', 'htmldate_candidate', 'HTMLDATE_OPTIONS']
 
 WARN_DATE_UNPARSEABLE = 'date_unparseable'
 WARN_DATE_OUT_OF_RANGE = 'date_out_of_range'
@@ -57,6 +61,11 @@ DATEPARSER_SETTINGS = {
     'REQUIRE_PARTS': ['day', 'month', 'year'],
 }
 HTMLDATE_FORMAT = '%Y-%m-%dT%H:%M:%S%z'  # htmldate's output, with a time when it found one
+# htmldate's options: the first publication, searching the text too. The
+# extract stage hands them to trafilatura, whose metadata step runs htmldate,
+# and passes its answer on (``htmldate_found``): one htmldate run per page.
+HTMLDATE_OPTIONS = {'original_date': True, 'extensive_search': True,
+                    'outputformat': HTMLDATE_FORMAT}
 
 # Meta names and properties (lower-cased) that state when a page was first
 # published, and when it was last modified, best first.
@@ -99,6 +108,11 @@ SOURCE_WEIGHTS = {'url': 3, 'json_ld': 1, 'meta': 3, 'htmldate': 1, 'byline': 2,
                   'visible': 1}
 BYLINE_CHARS = 1500  # visible text read after the headline for the date shown with it
 BEFORE_HEADLINE_CHARS = 400  # ... and before it, when nothing follows
+# Visible text searched for full dates (characters): the first one votes
+# when the other sources are close, and one confirms htmldate's 1st of a
+# month (a year or a month alone, "(c) 2020", "May 2024", is read as the 1st
+# by htmldate, and is never a publication date by itself).
+VISIBLE_DATE_CHARS = 200_000
 
 # Month names of the languages whose dates bylines are read in (en, de, fr,
 # es, pt, it, nl), lower-case, with common abbreviations.
@@ -128,11 +142,14 @@ PAGE_MODIFIED_SOURCE = 'modified_source'
 PAGE_TRAFILATURA_DATE = 'trafilatura_date'  # what the extract stage put in PUBLISHED
 
 # Where an input's own date comes from, by input format.
-GIVEN_DATE_SOURCES = {'feed': A.DATE_FROM_FEED, 'jsonl': A.DATE_FROM_JSON}
+GIVEN_DATE_SOURCES = {'feed': A.DATE_FROM_FEED, 'jsonl': A.DATE_FROM_JSON,
+                      'sitemap': A.DATE_FROM_SITEMAP}
 # Sources whose unusable values are counted as warnings (a page's are only candidates).
-GIVEN_SOURCES = frozenset((A.DATE_FROM_FEED, A.DATE_FROM_JSON, A.DATE_FROM_TEXT_HEADER))
+GIVEN_SOURCES = frozenset((A.DATE_FROM_FEED, A.DATE_FROM_JSON, A.DATE_FROM_TEXT_HEADER,
+                           A.DATE_FROM_SITEMAP))
 STRUCTURED_SOURCES = frozenset((A.DATE_FROM_FEED, A.DATE_FROM_JSON, A.DATE_FROM_JSON_LD,
-                                A.DATE_FROM_HTML_META, A.DATE_FROM_TEXT_HEADER))
+                                A.DATE_FROM_HTML_META, A.DATE_FROM_TEXT_HEADER,
+                                A.DATE_FROM_SITEMAP))
 
 _URL_PATH_DATE = re.compile(
     r'/((?:19|20)\d\d)/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])(?=/|$|[_.-])'
@@ -381,16 +398,19 @@ def _parse_page(html):
     return None
 
 
-def _htmldate(tree, url, original):
-  """htmldate's reading of a page (a Candidate labelled ``text``), or None."""
+def run_htmldate(tree, url):
+  """htmldate's answer for a page with HTMLDATE_OPTIONS (a string), or None."""
   from htmldate import find_date  # pylint: disable=import-outside-toplevel
   try:
-    found = find_date(tree, extensive_search=True, original_date=original,
-                      outputformat=HTMLDATE_FORMAT, url=url)
+    return find_date(tree, url=url, **HTMLDATE_OPTIONS)
   except (ValueError, TypeError, OverflowError, AttributeError, IndexError, KeyError,
           lxml.etree.LxmlError):
     return None  # htmldate could not read this page: the other sources still can
-  if not found:
+
+
+def htmldate_candidate(found):
+  """A Candidate labelled ``htmldate`` from htmldate's answer in HTMLDATE_FORMAT, or None."""
+  if not isinstance(found, str) or len(found) < len('2000-01-01T00:00:00'):
     return None
   has_time = not _MIDNIGHT_NO_ZONE.search(found)
   try:
@@ -398,7 +418,7 @@ def _htmldate(tree, url, original):
         found, HTMLDATE_FORMAT if found[-5] in '+-' else HTMLDATE_FORMAT[:-2])
   except ValueError:
     return None
-  return Candidate(value, has_time, A.DATE_FROM_TEXT)
+  return Candidate(value, has_time, A.DATE_FROM_HTMLDATE)
 
 
 def _visible_tree(tree):
@@ -427,17 +447,50 @@ def _text_date(match):
     return None
 
 
-def _first_text_date(text, last=False):
-  """The first (or last) calendar date written in a text, by position."""
+def _text_dates(text):
+  """``(position, datetime)`` of every full calendar date (with a day) written in a text."""
   found = []
   for pattern in _TEXT_DATES:
     for match in pattern.finditer(text):
       value = _text_date(match)
       if value is not None:
         found.append((match.start(), value))
+  return found
+
+
+def _first_text_date(text, last=False):
+  """The first (or last) calendar date written in a text, by position."""
+  if last:
+    found = _text_dates(text)
+  else:  # each pattern's first date: the search stops there
+    found = [next(((m.start(), v) for m in pattern.finditer(text)
+                   for v in (_text_date(m),) if v is not None), None)
+             for pattern in _TEXT_DATES]
+    found = [item for item in found if item is not None]
   if not found:
     return None
   return (max if last else min)(found, key=lambda item: item[0])[1]
+
+
+def _visible_text(visible):
+  return _SPACES.sub(' ', ' '.join(visible.itertext()))  # a space between elements
+
+
+def _marked_text(visible):
+  """The visible text, the headline (the first ``h1``) marked; changes ``visible``."""
+  headlines = visible.xpath('//h1')
+  if headlines:
+    headlines[0].text = _MARKER + (headlines[0].text or '')
+  return _visible_text(visible)
+
+
+def _byline_in(text):
+  at = text.find(_MARKER)
+  if at < 0:
+    return None
+  value = (_first_text_date(text[at:at + BYLINE_CHARS]) or
+           _first_text_date(text[max(0, at - BEFORE_HEADLINE_CHARS):at], last=True))
+  return Candidate(value, False, A.DATE_FROM_BYLINE) if value else None
 
 
 def byline_date(visible):
@@ -446,32 +499,34 @@ def byline_date(visible):
   Reads BYLINE_CHARS of visible text from the headline, else the
   BEFORE_HEADLINE_CHARS before it. Changes ``visible`` (a marker in the h1).
   """
-  headlines = visible.xpath('//h1')
-  if not headlines:
-    return None
-  headlines[0].text = _MARKER + (headlines[0].text or '')
-  text = _SPACES.sub(' ', ' '.join(visible.itertext()))  # a space between elements
-  at = text.find(_MARKER)
-  value = (_first_text_date(text[at:at + BYLINE_CHARS]) or
-           _first_text_date(text[max(0, at - BEFORE_HEADLINE_CHARS):at], last=True))
-  return Candidate(value, False, A.DATE_FROM_TEXT) if value else None
+  return _byline_in(_marked_text(visible))
 
 
-def _shown_date(visible):
-  """htmldate's reading of the visible page alone (no head, no JSON-LD), or None."""
-  shown = _htmldate(visible, None, True)
-  if shown and (shown.value.month, shown.value.day) == (1, 1) and not shown.has_time:
-    return None  # a year alone ("(c) 2025") read as the 1st of January
-  return shown
+def confirmed_htmldate(found, stated, text):
+  """htmldate's date, unless it may be a year or a month alone that nothing else states.
+
+  htmldate reads a copyright line ("(c) 2020"), a year or a month and year
+  as the 1st of a month (with no time). Such a date counts only when another
+  of the page's sources (``stated``: Candidates) or a full date written in
+  the page's visible ``text`` says the same day.
+  """
+  if found is None or found.has_time or found.value.day != 1:
+    return found
+  day = _day(found)
+  if any(c is not None and _day(c) == day for c in stated):
+    return found
+  return found if any(value.date() == day for _, value in _text_dates(text)) else None
 
 
-def page_date_candidates(html, url=None):
+_NOT_GIVEN = object()
+
+
+def page_date_candidates(html, url=None, htmldate_found=_NOT_GIVEN):
   """Every date a page states, by kind: a dict of Candidates (lists for published and modified).
 
-  The costly ones are read only when they can change the outcome: htmldate's
-  search of the visible text (about 40 ms a page) when the other sources'
-  vote is that close, htmldate's latest date when no tag states a
-  modification.
+  ``htmldate_found`` is htmldate's answer when the caller already has it
+  (trafilatura ran htmldate with HTMLDATE_OPTIONS: ``None`` when it found
+  nothing); htmldate runs here only when it is not given, so once a page.
   """
   tree = _parse_page(html)
   if tree is None:
@@ -480,21 +535,25 @@ def page_date_candidates(html, url=None):
   json_ld_published, json_ld_modified = _json_ld_dates(tree)
   meta_published, meta_modified = _meta_dates(tree)
   in_url = date_in_url(url)
-  visible = _visible_tree(tree)
-  modified = json_ld_modified + meta_modified
+  text = _marked_text(_visible_tree(tree))
+  if htmldate_found is _NOT_GIVEN:
+    htmldate_found = run_htmldate(tree, url)
   candidates = {
       'url': Candidate(in_url, False, A.DATE_FROM_URL) if in_url else None,
       'json_ld': json_ld_published[0] if json_ld_published else None,
       'meta': meta_published[0] if meta_published else None,
-      'htmldate': _htmldate(tree, url, True),
-      'byline': byline_date(visible),
+      'byline': _byline_in(text),
       'visible': None,
       'published': json_ld_published + meta_published,
-      'modified': modified,
-      'htmldate_updated': None if modified else _htmldate(tree, url, False),
+      'modified': json_ld_modified + meta_modified,
   }
+  text = text.replace(_MARKER, '')[:VISIBLE_DATE_CHARS]
+  stated = [candidates[k] for k in ('url', 'json_ld', 'meta', 'byline')]
+  candidates['htmldate'] = confirmed_htmldate(htmldate_candidate(htmldate_found),
+                                              stated + candidates['published'], text)
   if vote_margin(candidates) <= SOURCE_WEIGHTS['visible']:
-    candidates['visible'] = _shown_date(visible)
+    first = _first_text_date(text)
+    candidates['visible'] = Candidate(first, False, A.DATE_FROM_PAGE_TEXT) if first else None
   return candidates
 
 
@@ -526,31 +585,34 @@ def choose_published(candidates):
   with most votes wins, a tie going to the source first in SOURCE_WEIGHTS.
   The value is that day's best-timed statement: a JSON-LD or meta date with
   a time (labelled with the tag that states the day), else htmldate's, else
-  the day alone.
+  the day alone, labelled with the heaviest source that states it.
   """
   votes, first = _votes(candidates)
   if not votes:
     return None
   day = max(votes, key=lambda d: (votes[d], -first[d][0]))
   timed = [c for c in candidates['published'] + candidates['modified'] +
-           [candidates['htmldate'], candidates['htmldate_updated']]
+           [candidates['htmldate']]
            if c is not None and c.has_time and _day(c) == day]
   stated = [c for c in candidates['published'] if _day(c) == day]
   if timed:
     return timed[0]._replace(source=stated[0].source if stated else timed[0].source)
-  return first[day][1]
+  return _strongest(candidates, day)
+
+
+def _strongest(candidates, day):
+  """The statement of ``day`` by its heaviest source (the first listed of equals): the label."""
+  stating = [(weight, -rank, candidates[kind])
+             for rank, (kind, weight) in enumerate(SOURCE_WEIGHTS.items())
+             if candidates.get(kind) is not None and _day(candidates[kind]) == day]
+  return max(stating, key=lambda item: item[:2])[2]
 
 
 def choose_modified(candidates, published=None):
-  """The page's last-modified date (JSON-LD, meta, htmldate's latest), not before ``published``."""
-  for found in candidates['modified'] + [candidates['htmldate_updated']]:
-    if found is None:
-      continue
+  """The page's last-modified date (JSON-LD, meta tags), not before ``published``."""
+  for found in candidates['modified']:
     if published is not None and as_utc(found.value) < as_utc(published.value):
       continue
-    if found.source == A.DATE_FROM_TEXT and published is not None and (
-        _day(found) == _day(published)):
-      return None  # htmldate found the publication date again: nothing modified
     return found
   return None
 
@@ -563,13 +625,14 @@ def _isoformat(candidate):
   return candidate.value.date().isoformat()
 
 
-def find_page_dates(html, url=None, trafilatura_date=None):
+def find_page_dates(html, url=None, trafilatura_date=None, htmldate_found=_NOT_GIVEN):
   """The page's dates for PAGE_DATES: ISO strings as the page states them, and their sources.
 
   ``trafilatura_date`` is the date the extract stage stored in PUBLISHED, so
-  normalisation can tell it from a date the input gave.
+  normalisation can tell it from a date the input gave; ``htmldate_found``
+  is htmldate's answer when the caller has it (``page_date_candidates``).
   """
-  candidates = page_date_candidates(html, url) if html else None
+  candidates = page_date_candidates(html, url, htmldate_found) if html else None
   published = choose_published(candidates) if candidates else None
   modified = choose_modified(candidates, published) if candidates else None
   return {
