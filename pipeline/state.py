@@ -12,6 +12,7 @@ import logging
 
 from apache_beam.io.filesystems import FileSystems
 
+from schemas import report as R
 from transforms import fetch_feeds as F
 from transforms.files import CorruptFileError
 from transforms.files import read_json
@@ -22,6 +23,7 @@ __all__ = ['load_feed_state', 'update_feed_state', 'save_feed_state',
 
 STATE_FILE = 'feeds.json'
 FAILING_AFTER_RUNS = 3  # a feed failing this many runs in a row is reported
+MAX_SEEN_ENTRIES = 2000  # entry keys kept per feed (newest first): several feeds' lengths
 
 LAST_STATUS = 'last_status'
 LAST_SUCCESS_AT = 'last_success_at'
@@ -50,11 +52,13 @@ def load_feed_state(state_dir):
   return feeds if isinstance(feeds, dict) else {}
 
 
-def update_feed_state(state, results):
+def update_feed_state(state, results, seen_entries=()):
   """The state after a run's feed results (pure: returns a new dict).
 
   A failed fetch, or a feed with no entries, adds one to the feed's
   consecutive failures; validators change only with a 2xx or 304 answer.
+  ``seen_entries`` (``{feed, key}``: entries the run wrote or saw again) go
+  first in their feed's ``seen_entries``, capped at MAX_SEEN_ENTRIES.
   """
   updated = {url: dict(entry) for url, entry in state.items()}
   for result in results:
@@ -71,6 +75,13 @@ def update_feed_state(state, results):
     if status is not None and (200 <= status < 300 or status == 304):
       entry[F.STATE_ETAG] = result[F.RESULT_ETAG]
       entry[F.STATE_LAST_MODIFIED] = result[F.RESULT_LAST_MODIFIED]
+  fresh = {}
+  for seen in seen_entries:
+    fresh.setdefault(seen[R.SEEN_FEED], []).append(seen[R.SEEN_KEY])
+  for url, keys in fresh.items():
+    if url in updated:
+      kept = list(dict.fromkeys(sorted(keys) + list(updated[url].get(F.STATE_SEEN) or [])))
+      updated[url][F.STATE_SEEN] = kept[:MAX_SEEN_ENTRIES]
   return updated
 
 

@@ -5,12 +5,15 @@ from schemas import run as M
 __all__ = ['format_summary', 'TOP_SOURCES']
 
 TOP_SOURCES = 10  # sources listed in the summary
+TOP_FEEDS = 5  # feeds listed with their entries seen again
+WHERE_CHARS = 160  # longest input name printed for a warning, in characters
 # Counted steps in the order an article meets them (transforms.stage counters).
-STEP_ORDER = ('read', 'read_warc/scan', 'read_warc/records', 'fetch', 'full_text', 'extract',
+STEP_ORDER = ('read', 'read_warc/scan', 'read_warc/records', 'fetch', 'sitemap',
+              'sitemap_page', 'full_text', 'extract',
               'normalize', 'boilerplate/paragraphs', 'boilerplate/repeated', 'dedup/id',
               'dedup/content', 'dedup/sign', 'dedup/cross_run', 'language', 'entities',
               'places', 'stories')
-COUNT_KINDS = ('in', 'out', 'dropped', 'dead_letters')
+COUNT_KINDS = ('in', 'out', 'dropped', 'dead_letters', 'seen_again')
 
 
 def _pairs(pairs, limit=None):
@@ -22,7 +25,7 @@ def _pairs(pairs, limit=None):
 
 
 def stage_rows(stage_counts):
-  """``(step, in, out, dropped, dead_letters)`` per step, in pipeline order."""
+  """``(step, in, out, dropped, dead_letters, seen_again)`` per step, in pipeline order."""
   steps = {}
   for name, count in stage_counts or []:
     step, _, kind = name.rpartition('.')
@@ -40,9 +43,23 @@ def format_stages(stage_counts):
   rows = stage_rows(stage_counts)
   if not rows:
     return []
-  lines = [f'  {"stage":<22} {"in":>8} {"out":>8} {"dropped":>8} {"dead":>6}']
-  lines += [f'  {step:<22} {n_in:>8} {n_out:>8} {n_dropped:>8} {n_dead:>6}'
-            for step, n_in, n_out, n_dropped, n_dead in rows]
+  seen = any(row[5] for row in rows)
+  lines = [f'  {"stage":<22} {"in":>8} {"out":>8} {"dropped":>8} {"dead":>6}' +
+           (f' {"seen again":>10}' if seen else '')]
+  lines += [f'  {step:<22} {n_in:>8} {n_out:>8} {n_dropped:>8} {n_dead:>6}' +
+            (f' {n_seen:>10}' if seen else '')
+            for step, n_in, n_out, n_dropped, n_dead, n_seen in rows]
+  return lines
+
+
+def format_warnings(manifest):
+  """The warnings line, then the first inputs each kind of warning names."""
+  if not manifest.get(M.WARNINGS_BY_KIND):
+    return []
+  lines = [f'  warnings         {_pairs(manifest[M.WARNINGS_BY_KIND])}']
+  for kind, names in sorted(manifest.get(M.WARNING_INPUTS) or []):
+    for name in names or []:
+      lines.append(f'      {kind}: {name[:WHERE_CHARS]}')
   return lines
 
 
@@ -64,9 +81,14 @@ def format_summary(manifest, output):
   ]
   for stage, example in m[M.DEAD_LETTER_EXAMPLES] or []:
     lines.append(f'      e.g. {stage}: {example[:200]}')
-  lines.append(f'  accounting       read = written + dropped + dead-lettered: {balanced}')
-  if m[M.WARNINGS_BY_KIND]:
-    lines.append(f'  warnings         {_pairs(m[M.WARNINGS_BY_KIND])}')
+  if m.get(M.SEEN_AGAIN):
+    lines.append(f'  seen again       {m[M.SEEN_AGAIN]:>8}   feed entries an earlier run wrote, '
+                 f'by feed: {_pairs(m.get(M.SEEN_AGAIN_BY_FEED), TOP_FEEDS)}')
+    lines.append(f'  accounting       read = written + dropped + dead-lettered + seen again: '
+                 f'{balanced}')
+  else:
+    lines.append(f'  accounting       read = written + dropped + dead-lettered: {balanced}')
+  lines += format_warnings(m)
   if m[M.FEEDS_BY_STATUS]:
     lines.append(f'  feeds            {_pairs(m[M.FEEDS_BY_STATUS])}')
   for failing in m[M.FAILING_FEEDS] or []:

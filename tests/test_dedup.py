@@ -223,3 +223,68 @@ def test_a_run_over_an_output_of_the_previous_version_adds_no_duplicate(tmp_path
   assert dict(result.manifest['dropped_by_reason']) == {'duplicate_cross_run': 5}
   table = articles_table(output)
   assert sorted(r[A.ARTICLE_ID] for r in table) == sorted(r[A.ARTICLE_ID] for r in old_rows)
+
+
+def test_an_article_via_a_redirect_wrapper_and_directly_is_written_once(tmp_path):
+  target = 'https://www1.site.example/news/2022/bridge-vote.html'
+  wrapped = article('feed-a', STORY, url=f'https://redir.example/rd/2/click/991*{target}')
+  direct = article('feed-b', STORY[:600], url=target)
+  assert wrapped[A.ARTICLE_ID] == direct[A.ARTICLE_ID]
+  with TestPipeline() as p:
+    out = p | beam.Create([wrapped, direct]) | Deduplicate(str(tmp_path / 'out'), NOW.date())
+    assert_that(out.records | beam.Map(lambda a: (a[A.SOURCE_URI], a[A.URL])),
+                equal_to([('feed-a', wrapped[A.URL])]), label='Records')
+    assert_that(out.dropped | beam.Map(lambda d: (d[X.REASON], d[X.SOURCE_URI], d[X.DETAIL])),
+                equal_to([('duplicate_id', 'feed-b', 'same canonical URL')]), label='Drops')
+
+
+def test_every_duplicate_drop_says_what_decided_it(tmp_path):
+  output = tmp_path / 'out'
+  old = article('old', OTHER, url='https://example.org/old')
+  old[A.MINHASH] = minhash_signature(OTHER)
+  folder = output / 'articles' / 'date=2022-01-18' / 'lang=en'
+  folder.mkdir(parents=True)
+  write_parquet(str(folder / 'part-run1-0.parquet'), [old], ARTICLE_SCHEMA)
+  first = article('a1', STORY, url='https://example.org/a')
+  same_url = article('a2', STORY[:400], url='https://example.org/a')
+  no_url = article('n1', 'A short note without a link.')
+  no_url_again = dict(no_url, **{A.SOURCE_URI: 'n2'})
+  syndicated = article('b1', STORY, url='https://mirror.example.net/b',
+                       published='2022-01-19T10:00:00Z')
+  again = article('again', OTHER, url='https://example.org/old')
+  with TestPipeline() as p:
+    out = (p | beam.Create([first, same_url, no_url, no_url_again, syndicated, again])
+           | Deduplicate(str(output), NOW.date(), 0))
+    assert_that(out.dropped | beam.Map(lambda d: (d[X.REASON], d[X.SOURCE_URI], d[X.DETAIL])),
+                equal_to([('duplicate_id', 'a2', 'same canonical URL'),
+                          ('duplicate_id', 'n2', 'same source, title and text (no usable URL)'),
+                          ('duplicate_content', 'b1', 'same text (content_hash)'),
+                          ('duplicate_cross_run', 'again',
+                           'article_id written by an earlier run')]),
+                label='Drops')
+
+
+def feed_article(feed, guid, text, url):
+  raw = {A.SOURCE_URI: feed, A.INPUT_FORMAT: 'feed', A.URL: url, A.TITLE: guid,
+         A.EXTERNAL_ID: guid, A.TEXT: text, 'published': '2022-01-18T10:00:00Z'}
+  record, _ = normalize_record(raw, 'run2', NOW)
+  record[A.LANGUAGE] = 'en'
+  return record
+
+
+def test_a_polled_feed_entry_written_before_is_counted_seen_again_not_dropped(tmp_path):
+  output = tmp_path / 'out'
+  old = article('old', STORY, url='https://example.org/old')
+  old_too = article('old_too', OTHER, url='https://example.org/old-too')
+  folder = output / 'articles' / 'date=2022-01-18' / 'lang=en'
+  folder.mkdir(parents=True)
+  write_parquet(str(folder / 'part-run1-0.parquet'), [old, old_too], ARTICLE_SCHEMA)
+  feed = 'http://127.0.0.1:8000/rss.xml'
+  polled = feed_article(feed, 'guid-7', STORY, 'https://example.org/old')
+  from_file = feed_article('saved/rss.xml', 'guid-8', OTHER, 'https://example.org/old-too')
+  with TestPipeline() as p:
+    out = p | beam.Create([polled, from_file]) | Deduplicate(str(output), NOW.date(), 0)
+    assert_that(out.records, equal_to([]), label='Records')
+    assert_that(out.reports['seen_again'], equal_to([(feed, 'id:guid-7')]), label='Seen')
+    assert_that(out.dropped | beam.Map(lambda d: (d[X.REASON], d[X.SOURCE_URI])),
+                equal_to([('duplicate_cross_run', 'saved/rss.xml')]), label='Drops')

@@ -323,3 +323,73 @@ def test_fetch_feeds_and_full_text_transforms(server):
     assert_that(full.records | beam.Map(lambda r: (r[A.TITLE], r[A.TEXT_ORIGIN])),
                 equal_to([('Good one', 'page'), ('Missing page', 'feed'),
                           ('Private', 'feed'), ('Redirected', 'feed')]), label='FullText')
+
+
+class _Answer:
+  """What HttpClient.get returns, for fetch_feed without a server."""
+
+  def __init__(self, body, status=200):
+    self.body = body
+    self.status = status
+    self.headers = {'content-type': 'application/rss+xml'}
+
+
+class _OneFeed:
+  def __init__(self, body):
+    self._body = body
+
+  def get(self, url, headers=None):
+    return _Answer(self._body)
+
+
+SEEN_FEED = b"""<?xml version="1.0"?><rss version="2.0"
+xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0"><channel><title>Seen</title>
+<item><title>Old story</title><guid>old-1</guid><link>https://example.org/old</link>
+<description>Written by an earlier run.</description></item>
+<item><title>Old link-only story</title><link> https://example.org/old-2 </link>
+<description>Also written before; no guid.</description></item>
+<item><title>New story</title><guid>new-1</guid>
+<link>http://feedproxy.google.com/~r/Seen/~3/x1/new</link>
+<feedburner:origLink>https://example.org/new</feedburner:origLink>
+<description>Not seen before.</description></item>
+</channel></rss>"""
+
+
+def test_entries_written_before_are_counted_seen_again_before_extraction():
+  url = 'https://feeds.example.org/seen.xml'
+  state = {F.STATE_SEEN: ['id:old-1', 'url:https://example.org/old-2']}
+  outputs, result = F.fetch_feed(_OneFeed(SEEN_FEED), url, state)
+  seen = [o.value for o in outputs if getattr(o, 'tag', None) == 'seen_again']
+  records = [o for o in outputs if isinstance(o, dict)]
+  assert seen == [(url, 'id:old-1'), (url, 'url:https://example.org/old-2')]
+  assert [r['title'] for r in records] == ['New story']
+  assert records[0]['original_link'] == 'https://example.org/new'
+  assert result[F.RESULT_ENTRIES] == 3
+  # with no state every entry is passed on
+  outputs, _ = F.fetch_feed(_OneFeed(SEEN_FEED), url, {})
+  assert len([o for o in outputs if isinstance(o, dict)]) == 3
+
+
+def test_a_malformed_feed_warning_names_the_feed_and_the_reason():
+  broken = SEEN_FEED.replace(b'</channel></rss>', b'<item><title>cut')
+  outputs, _ = F.fetch_feed(_OneFeed(broken), 'https://feeds.example.org/broken.xml', {})
+  warnings = [o.value for o in outputs if getattr(o, 'tag', None) == 'warnings']
+  assert len(warnings) == 1
+  kind, where = warnings[0]
+  assert kind == 'malformed_feed'
+  assert where.startswith('https://feeds.example.org/broken.xml (')
+
+
+def test_seen_entries_go_first_in_the_feed_state_and_are_capped(monkeypatch):
+  ok = {F.RESULT_URL: 'u', F.RESULT_STATUS: 200, F.RESULT_ETAG: None,
+        F.RESULT_LAST_MODIFIED: None, F.RESULT_ERROR_TYPE: None, F.RESULT_MESSAGE: None,
+        F.RESULT_ENTRIES: 2, F.RESULT_FETCHED_AT: 't1'}
+  state = feed_state.update_feed_state(
+      {'u': {F.STATE_SEEN: ['id:a', 'id:b']}}, [ok],
+      [{'feed': 'u', 'key': 'id:c'}, {'feed': 'u', 'key': 'id:a'},
+       {'feed': 'not-fetched', 'key': 'id:z'}])
+  assert state['u'][F.STATE_SEEN] == ['id:a', 'id:c', 'id:b']
+  assert 'not-fetched' not in state
+  monkeypatch.setattr(feed_state, 'MAX_SEEN_ENTRIES', 2)
+  state = feed_state.update_feed_state(state, [ok], [{'feed': 'u', 'key': 'id:d'}])
+  assert state['u'][F.STATE_SEEN] == ['id:d', 'id:a']

@@ -211,6 +211,8 @@ def test_bad_inputs_are_accounted_for(tmp_path):
   assert dict(m['dead_lettered_by_stage']) == {'read': 5}
   # The French article is tagged by the French model: no no_ner_model warning.
   assert dict(m['warnings_by_kind']) == {'date_unparseable': 1}
+  [(kind, names)] = m['warning_inputs']  # each warning names its input
+  assert kind == 'date_unparseable' and len(names) == 1 and names[0].startswith(str(inputs))
   assert m['articles_written'] == 6
 
   table = articles_table(output)

@@ -1,5 +1,6 @@
 import datetime
 import hashlib
+import urllib.parse
 
 import pytest
 
@@ -13,6 +14,7 @@ from transforms.urls import legacy_canonical_url
 from transforms.urls import make_article_id
 from transforms.urls import parse_tracking_params
 from transforms.urls import published_url
+from transforms.urls import unwrap_redirect
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -103,3 +105,70 @@ def test_records_carry_the_legacy_id_only_when_it_differs():
   assert changed[A.LEGACY_ARTICLE_ID] != changed[A.ARTICLE_ID]
   assert _record(CANONICAL)[A.LEGACY_ARTICLE_ID] is None
   assert _record(None)[A.LEGACY_ARTICLE_ID] is None
+
+
+# Redirect wrappers whose target is in the link, as aggregators and mailers publish them.
+TARGET = 'https://www1.site.example/politik/2024/ausschuss-tagt.html'
+GOOGLE_NEWS_OLD_ID = 'CBMiK2h0dHBzOi8vd3d3LmV4YW1wbGUuY29tLzIwMjAvMDEvMDIvc3RvcnkuaHRtbNIBAA'
+WRAPPED = (
+    f'https://redir.example/rd/2/click/8812*{TARGET}',
+    'https://redir.example/rd/2/click/8812*https%3A%2F%2Fwww1.site.example%2Fpolitik%2F'
+    '2024%2Fausschuss-tagt.html',
+    f'https://news.google.com/news/url?sa=t&fd=R&ct2=us&url={TARGET}&usg=AFQjCN',
+    f'https://www.google.com/url?rct=j&sa=t&q={TARGET}&ved=0ah',
+    'https://l.facebook.com/l.php?u=https%3A%2F%2Fwww1.site.example%2Fpolitik%2F2024%2F'
+    'ausschuss-tagt.html%3Futm_source%3Dfb&h=AT3x',
+    f'https://click.mailer.example/track?target={TARGET}',
+    # a wrapper around a wrapper, the inner value encoded twice
+    'https://out.example/go?url=https%3A%2F%2Fl.facebook.com%2Fl.php%3Fu%3Dhttps%253A%252F'
+    '%252Fwww1.site.example%252Fpolitik%252F2024%252Fausschuss-tagt.html',
+)
+
+
+@pytest.mark.parametrize('wrapped', WRAPPED)
+def test_redirect_wrappers_are_unwrapped_to_their_target(wrapped):
+  assert unwrap_redirect(wrapped).split('?')[0] == TARGET
+  assert canonicalize_url(wrapped) == canonicalize_url(TARGET)
+
+
+def test_wrappers_without_a_target_in_the_link_stay():
+  for url in ('https://t.co/Xy12AbC9', 'https://www.google.com/search?q=https://a.example/b',
+              'https://site.example/share?url=javascript:alert(1)',
+              'https://site.example/a?u=not-a-url', 'https://site.example/r?url=//a.example/b',
+              # a current Google News id: opaque, the target is not in it
+              'https://news.google.com/rss/articles/CBMiAUFVX3lxTE1hYmNkZWZnaGlqaw?oc=5'):
+    assert unwrap_redirect(url) == url
+  assert unwrap_redirect('not a link') is None
+
+
+def test_google_news_article_ids_that_hold_the_link_are_unwrapped():
+  for path in ('rss/articles', 'articles'):
+    url = f'https://news.google.com/{path}/{GOOGLE_NEWS_OLD_ID}?oc=5&hl=en-US'
+    assert unwrap_redirect(url) == 'https://www.example.com/2020/01/02/story.html'
+
+
+def test_feedburner_links_use_the_entrys_original_link():
+  proxy = 'http://feedproxy.google.com/~r/SiteNews/~3/aB1cD2eF/ausschuss-tagt.html'
+  assert canonicalize_url(proxy, original_link=TARGET) == canonicalize_url(TARGET)
+  assert canonicalize_url(proxy) == proxy  # no origLink: the target is unknown
+  # origLink counts only for a Feedburner link
+  assert canonicalize_url('https://a.example/x', original_link=TARGET) == 'https://a.example/x'
+
+
+def test_unwrapping_is_bounded():
+  nested = TARGET
+  for level in range(10):
+    nested = f'https://r{level}.example/go?url={urllib.parse.quote(nested, safe="")}'
+  # at most MAX_UNWRAP_LEVELS wrappers are followed; the result is still a link
+  assert unwrap_redirect(nested).startswith('https://r')
+  huge = f'https://redir.example/{"a" * 10_000}*{TARGET}'
+  assert unwrap_redirect(huge) == huge
+
+
+def test_a_wrapped_link_keeps_its_published_form_and_takes_the_targets_id():
+  wrapped = _record(WRAPPED[0])
+  direct = _record(TARGET)
+  assert wrapped[A.URL] == WRAPPED[0]
+  assert wrapped[A.CANONICAL_URL] == direct[A.CANONICAL_URL] == TARGET
+  assert wrapped[A.ARTICLE_ID] == direct[A.ARTICLE_ID]
+  assert wrapped[A.SOURCE] == 'www1.site.example'

@@ -10,7 +10,9 @@ projection, from the ``date`` partitions of the window (the last
 ``window_days`` days) and of every date this run writes to. Each file is
 filtered with pyarrow against side inputs that hold only this run's ids and
 band keys, so the work and memory grow with the run, not with the dataset.
-An article already in the dataset is dropped as ``duplicate_cross_run``. An
+An article already in the dataset is dropped as ``duplicate_cross_run``, except
+an entry of a feed polled over HTTP, which is counted as seen again for its
+feed (a watch cycle re-reads every entry still in the feed). An
 article is looked up by its ``article_id`` and by its ``legacy_article_id``
 (the id of schema version 2's URL scheme), so rows written before the URL
 scheme changed are recognised too.
@@ -37,6 +39,7 @@ from schemas.common import DATE
 from schemas.datasets import ARTICLES
 from schemas.datasets import article_date
 from transforms import stage
+from transforms.fetch_feeds import article_entry_key
 
 __all__ = ['Deduplicate', 'minhash_signature', 'band_keys', 'lookup_ids',
            'estimate_similarity', 'shingles', 'window_dates',
@@ -64,6 +67,13 @@ _PERM_B = _rng.randint(0, _MERSENNE_61, size=NUM_PERMUTATIONS, dtype=np.uint64)
 _BAND_MIX = _rng.randint(1, 1 << 62, size=ROWS_PER_BAND + 1).astype(np.uint64) | np.uint64(1)
 del _rng
 _WORD = re.compile(r'\w+')
+
+# What decided a duplicate (a drop's detail): the check, few distinct values.
+DETAIL_SAME_URL = 'same canonical URL'
+DETAIL_SAME_CONTENT_ID = 'same source, title and text (no usable URL)'
+DETAIL_SAME_TEXT = 'same text (content_hash)'
+DETAIL_EARLIER_RUN = 'article_id written by an earlier run'
+DETAIL_EARLIER_RUN_LEGACY = 'legacy_article_id written by an earlier run'
 
 EXISTING_IDS = 'existing_ids'
 EXISTING_BANDS = 'existing_bands'
@@ -124,6 +134,15 @@ def lookup_ids(article):
   """The ids an earlier run may have written the article under: its id, then its legacy id."""
   legacy = article.get(A.LEGACY_ARTICLE_ID)
   return [article[A.ARTICLE_ID]] + ([legacy] if legacy else [])
+
+
+def same_id_detail(article):
+  """Why two records share an article_id: the canonical URL, or the content it was hashed from."""
+  return DETAIL_SAME_URL if article.get(A.CANONICAL_URL) else DETAIL_SAME_CONTENT_ID
+
+
+def same_content_detail(_article):
+  return DETAIL_SAME_TEXT
 
 
 def content_key(article):
@@ -217,9 +236,10 @@ class _ReadExistingFn(beam.DoFn):
 class _KeepFirstFn(beam.DoFn):
   """Of a group of articles, keeps the first by ``order``; the others are counted drops."""
 
-  def __init__(self, order, reason):
+  def __init__(self, order, reason, detail_fn):
     self._order = order
     self._reason = reason
+    self._detail_fn = detail_fn
 
   def process(self, keyed):
     _, articles = keyed
@@ -227,24 +247,26 @@ class _KeepFirstFn(beam.DoFn):
     yield kept
     for other in others:
       yield stage.drop(self._reason, STAGE, other[A.SOURCE_URI],
-                       other[A.ARTICLE_ID], kept[A.ARTICLE_ID], title=other[A.TITLE])
+                       other[A.ARTICLE_ID], kept[A.ARTICLE_ID], title=other[A.TITLE],
+                       detail=self._detail_fn(other))
 
 
 class _KeepOnePer(beam.PTransform):
   """One article per key: the first by ``order``; returns StageOutputs."""
 
-  def __init__(self, key_fn, order, reason, step, label=None):
+  def __init__(self, key_fn, order, reason, step, detail_fn, label=None):
     super().__init__(label)
     self._key_fn = key_fn
     self._order = order
     self._reason = reason
     self._step = step
+    self._detail_fn = detail_fn
 
   def expand(self, pcoll):
     return (pcoll
             | 'Key' >> beam.Map(lambda a, key_fn: (key_fn(a), a), self._key_fn)
             | 'Group' >> beam.GroupByKey()
-            | 'KeepFirst' >> stage.ApplyStage(_KeepFirstFn(self._order, self._reason),
+            | 'KeepFirst' >> stage.ApplyStage(_KeepFirstFn(self._order, self._reason, self._detail_fn),
                                               STAGE, step=self._step, fan_in=True))
 
 
@@ -254,8 +276,14 @@ class _DropExistingFn(beam.DoFn):
   def process(self, article, existing):
     for article_id in lookup_ids(article):
       if article_id in existing:
+        entry = article_entry_key(article)
+        if entry:
+          yield stage.seen_again(article[A.SOURCE_URI], entry)
+          return
         yield stage.drop(DROP_DUPLICATE_CROSS_RUN, STAGE, article[A.SOURCE_URI],
-                         article[A.ARTICLE_ID], article_id, title=article[A.TITLE])
+                         article[A.ARTICLE_ID], article_id, title=article[A.TITLE],
+                         detail=(DETAIL_EARLIER_RUN if article_id == article[A.ARTICLE_ID]
+                                 else DETAIL_EARLIER_RUN_LEGACY))
         return
     yield article
 
@@ -316,9 +344,10 @@ class Deduplicate(beam.PTransform):
 
   def expand(self, pcoll):
     by_id = pcoll | 'KeepMostCompletePerId' >> _KeepOnePer(
-        article_id_of, completeness_key, DROP_DUPLICATE_ID, f'{STAGE}/id')
+        article_id_of, completeness_key, DROP_DUPLICATE_ID, f'{STAGE}/id', same_id_detail)
     by_content = by_id.records | 'KeepFirstPerContent' >> _KeepOnePer(
-        content_key, precedence, DROP_DUPLICATE_CONTENT, f'{STAGE}/content')
+        content_key, precedence, DROP_DUPLICATE_CONTENT, f'{STAGE}/content',
+        same_content_detail)
     signed = by_content.records | 'Sign' >> stage.ApplyStage(
         _SignFn(), STAGE, step=f'{STAGE}/sign')
     unique = signed.records

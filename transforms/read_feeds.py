@@ -30,6 +30,7 @@ from schemas import article as A
 from schemas import raw as R
 from transforms.decode import decode_bytes
 from transforms.extract import html_fragment_to_text
+from transforms.metadata import feed_entry_metadata
 
 __all__ = ['ParsedFeed', 'parse_feed', 'entries_to_raw_records', 'create_parser']
 
@@ -198,6 +199,11 @@ def struct_time_to_datetime(value):
 
 def entry_text(entry):
   """The fullest text of an entry: ``content`` (content:encoded), else summary."""
+  return entry_text_and_cut(entry)[0]
+
+
+def entry_text_and_cut(entry):
+  """``(text, cut)``: the entry's text within the caps, and whether the caps cut it."""
   best = ''
   for content in entry.get('content') or []:
     value = content.get('value') or ''
@@ -205,7 +211,9 @@ def entry_text(entry):
       best = value
   if not best:
     best = entry.get('summary') or entry.get('description') or ''
-  return _capped(html_fragment_to_text(best[:MAX_ENTRY_HTML_CHARS]), MAX_ENTRY_TEXT_CHARS)
+  text = html_fragment_to_text(best[:MAX_ENTRY_HTML_CHARS])
+  return (_capped(text, MAX_ENTRY_TEXT_CHARS),
+          len(best) > MAX_ENTRY_HTML_CHARS or len(text or '') > MAX_ENTRY_TEXT_CHARS)
 
 
 def entry_authors(entry):
@@ -232,14 +240,18 @@ def entries_to_raw_records(parsed, source_uri):
     # An entry's updated date is its modified date when it has a published one too.
     modified = ((struct_time_to_datetime(entry.get('updated_parsed')) or entry.get('updated'))
                 if entry.get('published_parsed') or entry.get('published') else None)
+    text, cut = entry_text_and_cut(entry)
     records.append({
         A.EXTERNAL_ID: entry.get('id') or None,
         A.URL: entry.get('link') or None,
+        R.ORIGINAL_LINK: entry.get('feedburner_origlink') or None,
         A.TITLE: _capped(html_fragment_to_text((entry.get('title') or '')[:MAX_ENTRY_HTML_CHARS]),
                          MAX_TITLE_CHARS) or None,
-        A.TEXT: entry_text(entry),
+        A.TEXT: text,
+        A.FLAGS: [A.FLAG_TEXT_CUT] if cut else [],
         A.AUTHORS: entry_authors(entry),
         A.CATEGORIES: entry_categories(entry),
+        **feed_entry_metadata(entry, entry.get('link')),  # image (media:*), keywords
         R.PUBLISHED: published,
         R.MODIFIED: modified,
         R.FEED_TITLE: parsed.feed_title,
