@@ -50,6 +50,8 @@ DEFAULT_DATASETS = tuple(sorted(name for name, d in S.DATASETS.items()
 
 _AGE = re.compile(r'\A(\d+)([smhd])\Z')
 _AGE_UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
+MAX_AGE_SECONDS = 3660 * 86400  # about ten years; longer ages overflow time arithmetic
+MAX_AGE_DIGITS = 12  # digits of an age read as a number; more is refused unread
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
@@ -65,7 +67,11 @@ def parse_age(text):
   match = _AGE.match(text)
   if not match:
     raise ValueError(f'expected an age such as 30m, 12h or 1d, got {text!r}')
-  return int(match.group(1)) * _AGE_UNITS[match.group(2)]
+  digits = match.group(1).lstrip('0') or '0'
+  seconds = int(digits) * _AGE_UNITS[match.group(2)] if len(digits) <= MAX_AGE_DIGITS else None
+  if seconds is None or seconds > MAX_AGE_SECONDS:
+    raise ValueError(f'expected at most {MAX_AGE_SECONDS // 86400}d, got {text!r}')
+  return seconds
 
 
 def exchange(first, second):

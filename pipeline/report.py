@@ -81,15 +81,15 @@ LABEL_BACKGROUND_ALPHA = 0.75  # a label's box over the points it covers
 PLACE_KIND_COLORS = {'city': PALETTE[0], 'admin1': PALETTE[1], 'country': PALETTE[4]}
 PLACE_KIND_NAMES = {'city': 'city', 'admin1': 'region', 'country': 'country'}
 
-_LANGUAGE_QUALIFIER = re.compile(r'\s*\([^)]*\)')  # "Modern Greek (1453-)" -> "Modern Greek"
+_LANGUAGE_QUALIFIER = re.compile(r'(?<!\s)\s*+\([^)]{0,200}+\)')  # "Modern Greek (1453-)" -> "Modern Greek"
 _LETTER = re.compile(r'[^\W\d_]')  # a letter of any script
 _SPACE = re.compile(r'\s')
 _SVG_START = re.compile(r'<svg\b')
 _SVG_METADATA = re.compile(r'<metadata>.*?</metadata>\s*', re.DOTALL)
-_SVG_NAMESPACE = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
+_SVG_NAMESPACE = re.compile(r'(?<!\s)\s++xmlns(?::\w+)?="[^"]*"')
 # matplotlib's ids of artists without a gid (figure_1, axes_1, ...): nothing refers to
 # them, and they would repeat from chart to chart on one page.
-_SVG_AUTOMATIC_ID = re.compile(r'\s+id="[A-Za-z][\w.]*_\d+"')
+_SVG_AUTOMATIC_ID = re.compile(r'(?<!\s)\s++id="[A-Za-z][\w.]*_\d+"')
 _SVG_METADATA_OFF = {'Date': None, 'Creator': None, 'Format': None, 'Type': None}
 
 _STYLE = """
@@ -215,7 +215,9 @@ def _rc(chart_id):
           'font.family': 'sans-serif', 'font.sans-serif': [FONT], 'font.size': FONT_SIZE,
           'text.color': TEXT_COLOR, 'axes.labelcolor': TEXT_COLOR, 'axes.edgecolor': '#999999',
           'xtick.color': '#555555', 'ytick.color': '#555555', 'axes.spines.top': False,
-          'axes.spines.right': False, 'legend.frameon': False, 'figure.facecolor': 'white'}
+          'axes.spines.right': False, 'legend.frameon': False, 'figure.facecolor': 'white',
+          # Labels are names from the data, drawn as written: '$5 to $6' is no formula.
+          'text.usetex': False, 'text.parse_math': False}
 
 
 def _inline_svg(svg, chart_id, titles):
@@ -545,7 +547,6 @@ def _top_places(con):
 
 def _read(output):
   con = connect(output)
-  con.execute('SET parquet_metadata_cache = true')  # a view's files are opened more than once
   source = _column(_columns(con, 'articles'), 'source')
   con.execute(f'CREATE TEMP TABLE {ARTICLE_COUNTS} AS SELECT date, lang, {source} AS source, '
               'count(*)::BIGINT AS n FROM articles GROUP BY ALL')

@@ -9,9 +9,11 @@ from apache_beam.io.filesystems import FileSystems
 from schemas import datasets as S
 from schemas import run as M
 
-__all__ = ['runs_main', 'load_runs', 'format_runs', 'not_an_output']
+__all__ = ['runs_main', 'load_runs', 'format_runs', 'not_an_output', 'print_to_stdout']
 
 DEFAULT_LAST = 10
+MAX_LAST = 1_000_000  # runs listed at most by --last
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that went away
 
 
 def not_an_output(path):
@@ -42,6 +44,23 @@ def load_runs(output, last=DEFAULT_LAST):
   return rows[:last]
 
 
+def print_to_stdout(text):
+  """Prints ``text``; returns EXIT_CLOSED_PIPE when the reader went away (``| head``), else 0.
+
+  stdout is pointed at /dev/null after a closed pipe, so the interpreter's
+  final flush cannot fail with a traceback either.
+  """
+  try:
+    sys.stdout.write(text + '\n')
+    sys.stdout.flush()
+  except BrokenPipeError:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_CLOSED_PIPE
+  return 0
+
+
 def _pairs(pairs):
   return ', '.join(f'{k}={v}' for k, v in pairs) if pairs else '-'
 
@@ -70,6 +89,10 @@ def runs_main(argv):
   parser.add_argument('--last', type=int, default=DEFAULT_LAST,
                       help='how many runs to list. Default: %(default)s.')
   args = parser.parse_args(argv)
+  if not 1 <= args.last <= MAX_LAST:
+    print(f'newsbeam: error: --last must be between 1 and {MAX_LAST:,}, not {args.last}',
+          file=sys.stderr)
+    return 2
   problem = not_an_output(args.output)
   if problem:
     print(f'newsbeam: error: {problem}', file=sys.stderr)
@@ -78,5 +101,4 @@ def runs_main(argv):
   if not rows:
     print(f'newsbeam: no runs in {args.output}', file=sys.stderr)
     return 1
-  print(format_runs(rows))
-  return 0
+  return print_to_stdout(format_runs(rows))

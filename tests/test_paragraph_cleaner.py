@@ -274,3 +274,29 @@ def test_training_on_a_slice_is_reproducible(tmp_path):
   trained = pc.load_cleaner_model(a / 'paragraph_cleaner-v1.json')
   scores = trained.score_paragraphs(ENGLISH + [MENU])
   assert len(scores) == 4 and all(0.0 <= s <= 1.0 for s in scores)
+
+
+def _labels_module():
+  spec = importlib.util.spec_from_file_location('cleaner_labels',
+                                                REPO / 'scripts' / 'cleaner_labels.py')
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def test_a_page_without_url_is_placed_by_its_canonical_link_or_its_links():
+  cl = _labels_module()
+  canonical = ('<html><head><link rel="canonical" href="https://www.example.co.uk/a/b">'
+               '</head></html>')
+  assert cl.page_site('1', canonical, {'url': 'None'}) == 'example.co.uk'
+  links = ('<a href="http://news.example.org/x">x</a><a href="http://example.org/y">y</a>'
+           '<a href="http://other.net/">z</a>')
+  assert cl.page_site('2', links, {}) == 'example.org'
+  assert cl.page_site('3', '<p>no links</p>', {}) == 'page:3'
+  assert cl.page_site('4', canonical, {'url': 'https://blog.other.net/p'}) == 'other.net'
+
+
+def test_page_blocks_of_a_page_with_characters_xml_cannot_hold():
+  cl = _labels_module()
+  page = '<p>one&#0; two&#x1F;\x00 caf&#233;</p><div>three</div>'
+  assert cl.page_blocks(page) == ['one two café', 'three']

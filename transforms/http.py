@@ -44,7 +44,7 @@ import schemas
 __all__ = ['HttpClient', 'make_user_agent', 'SharedHttpClient', 'acquire_client', 'HttpSettings',
            'FetchError', 'Response', 'Target', 'map_by_host', 'parse_target',
            'resolve_addresses', 'check_public', 'is_forbidden_address', 'parse_networks',
-           'RobotsPolicy', 'parse_robots', 'robots_policy_of']
+           'RobotsPolicy', 'parse_robots', 'robots_policy_of', 'robots_rule_matches']
 
 CONNECT_TIMEOUT = 5.0  # seconds to open a connection
 READ_TIMEOUT = 15.0  # seconds without a byte before a read fails
@@ -78,6 +78,10 @@ ERR_FORBIDDEN = 'ForbiddenAddress'
 ERR_BAD_URL = 'BadUrl'
 
 ROBOTS_PATH = '/robots.txt'
+# robots.txt bytes read and parsed; the rest is ignored (RFC 9309 2.5: at least 500 KiB).
+ROBOTS_MAX_BYTES = 500 << 10
+ROBOTS_WILDCARD = '%2A'  # '*' in a rule, as urllib's RuleLine percent-encodes it
+ROBOTS_END_ANCHOR = '%24'  # a final '$'
 # Failures of a robots.txt fetch that mean "unreachable" (RFC 9309 2.3.1.4),
 # like a 5xx: the host is skipped for the run.
 ROBOTS_UNREACHABLE_KINDS = frozenset((ERR_TIMEOUT, ERR_DEADLINE, ERR_CONNECTION, ERR_TOO_LARGE))
@@ -286,6 +290,35 @@ def backoff_seconds(attempt, settings, rng=random):
   return rng.uniform(0, ceiling)
 
 
+def robots_rule_matches(pieces, anchored, path):
+  """Whether ``path`` matches a rule split at its ``*`` wildcards, in linear time.
+
+  The first piece must start the path; each later one is found leftmost
+  after the one before (the earliest place leaves the most room for the
+  rest, so this is exact for ``*``); a rule ending in ``$`` must also end
+  the path. No regular expression, so no rule can make matching backtrack.
+  """
+  first, last = pieces[0], pieces[-1]
+  if len(pieces) == 1:
+    return path == first if anchored else path.startswith(first)
+  if not path.startswith(first):
+    return False
+  start, end = len(first), len(path)
+  middle = pieces[1:-1]
+  if anchored:
+    if not path.endswith(last) or end - len(last) < start:
+      return False
+    end -= len(last)
+  else:
+    middle = pieces[1:]
+  for piece in middle:
+    found = path.find(piece, start, end)
+    if found < 0:
+      return False
+    start = found + len(piece)
+  return True
+
+
 class _RfcRuleLine(urllib.robotparser.RuleLine):
   """A robots.txt rule matched as RFC 9309 says: ``*`` any characters, a final ``$`` the end."""
 
@@ -293,14 +326,19 @@ class _RfcRuleLine(urllib.robotparser.RuleLine):
     self.path = line.path  # percent-encoded by RuleLine: '*' is '%2A', '$' is '%24'
     self.allowance = line.allowance
     pattern = line.path
-    anchored = pattern.endswith('%24')
-    if anchored:
-      pattern = pattern[:-len('%24')]
-    self._pattern = re.compile('.*'.join(re.escape(part) for part in pattern.split('%2A')) +
-                               (r'\Z' if anchored else ''))
+    self._anchored = pattern.endswith(ROBOTS_END_ANCHOR)
+    if self._anchored:
+      pattern = pattern[:-len(ROBOTS_END_ANCHOR)]
+    self._pieces = pattern.split(ROBOTS_WILDCARD)
 
   def applies_to(self, filename):
-    return self.path == '*' or self._pattern.match(filename) is not None
+    return self.path == '*' or robots_rule_matches(self._pieces, self._anchored, filename)
+
+
+def robots_text(body, truncated):
+  """A robots.txt body as text; a body cut at the cap loses its last, partial line."""
+  text = body.decode('utf-8', errors='replace') if body else ''
+  return text[:text.rfind('\n') + 1] if truncated else text
 
 
 def parse_robots(text):
@@ -358,8 +396,8 @@ def robots_policy_of(response=None, error=None):
   says why it fails.
   """
   if response is not None:
-    body = response.body.decode('utf-8', errors='replace') if response.body else ''
-    return RobotsPolicy(rules=parse_robots(body))
+    truncated = response.body is not None and len(response.body) >= ROBOTS_MAX_BYTES
+    return RobotsPolicy(rules=parse_robots(robots_text(response.body, truncated)))
   status = error.status
   if (error.kind == ERR_STATUS and status is not None and 400 <= status < 500
       and status != ROBOTS_RATE_LIMITED):
@@ -592,18 +630,23 @@ class HttpClient:
     with slot[0]:
       if slot[1] is None:
         try:
-          slot[1] = robots_policy_of(response=self.get(_robots_url(target), guarded=True))
+          slot[1] = robots_policy_of(response=self.get(_robots_url(target), guarded=True,
+                                                       keep_bytes=ROBOTS_MAX_BYTES))
         except FetchError as error:
           slot[1] = robots_policy_of(error=error)
     return slot[1].refusal(url, self._settings.user_agent)
 
-  def get(self, url, headers=None, guarded=False):
-    """GET with retries; returns a Response (2xx or 304) or raises FetchError."""
+  def get(self, url, headers=None, guarded=False, keep_bytes=None):
+    """GET with retries; returns a Response (2xx or 304) or raises FetchError.
+
+    ``keep_bytes``: read the body up to that many bytes and stop there,
+    instead of failing a body over the cap.
+    """
     settings = self._settings
     last_error = None
     for attempt in range(settings.retries + 1):
       try:
-        response = self._follow(url, headers or {}, guarded)
+        response = self._follow(url, headers or {}, guarded, keep_bytes)
       except FetchError as error:
         if error.kind not in (ERR_TIMEOUT, ERR_CONNECTION):
           raise  # a slow drip past the deadline is not retried
@@ -637,7 +680,7 @@ class HttpClient:
       return
     self._limiter.defer(host, seconds)
 
-  def _follow(self, url, headers, guarded):
+  def _follow(self, url, headers, guarded, keep_bytes=None):
     """One attempt: the request and its redirects, each hop resolved (and checked) once.
 
     The attempt's deadline starts with its first exchange and covers them all.
@@ -651,7 +694,7 @@ class HttpClient:
         target = parse_target(url, allow_userinfo=True)
         addresses = resolve_addresses(target)
       seen.add(url)
-      response, expires = self._once(url, target, addresses, headers, expires)
+      response, expires = self._once(url, target, addresses, headers, expires, keep_bytes)
       location = response.headers.get('location')
       if response.status not in REDIRECT_STATUSES or not location:
         return response
@@ -665,7 +708,7 @@ class HttpClient:
     raise FetchError(ERR_REDIRECTS,
                      f'more than {self._settings.max_redirects} redirects from {url}')
 
-  def _once(self, url, target, addresses, headers, expires):
+  def _once(self, url, target, addresses, headers, expires, keep_bytes=None):
     """One exchange with an address of the target; returns ``(response, expires)``.
 
     ``expires`` is the attempt's deadline (``time.monotonic()``), None before
@@ -681,20 +724,22 @@ class HttpClient:
       watchdog = _Watchdog(remaining)
       _current.watchdog = watchdog
       try:
-        return self._try_addresses(url, target, addresses, headers, watchdog), expires
+        return self._try_addresses(url, target, addresses, headers, watchdog,
+                                   keep_bytes), expires
       finally:
         _current.watchdog = None
         watchdog.close()
     finally:
       self._limiter.release(target.host_header)
 
-  def _try_addresses(self, url, target, addresses, headers, watchdog):
+  def _try_addresses(self, url, target, addresses, headers, watchdog, keep_bytes=None):
     """The response from the first address that takes the connection."""
     headers = dict(headers, Host=target.host_header)
     last_error = None
     for address in addresses[:MAX_ADDRESSES_TRIED]:
       try:
-        return self._exchange(url, pinned_url(url, target, address), headers, watchdog)
+        return self._exchange(url, pinned_url(url, target, address), headers, watchdog,
+                              keep_bytes)
       except requests.ConnectionError as error:
         last_error = error
         if watchdog.expired or not _failed_to_connect(error):
@@ -704,7 +749,7 @@ class HttpClient:
     kind = ERR_TIMEOUT if isinstance(last_error, requests.Timeout) else ERR_CONNECTION
     raise FetchError(kind, f'cannot connect: {url}: {last_error}') from last_error
 
-  def _exchange(self, url, address_url, headers, watchdog):
+  def _exchange(self, url, address_url, headers, watchdog, keep_bytes=None):
     """The request sent to ``address_url`` (the pinned form of ``url``).
 
     Raises requests.ConnectionError when the connection failed, for the
@@ -727,15 +772,15 @@ class HttpClient:
     except ValueError as error:
       raise FetchError(ERR_BAD_URL, f'cannot request {url}: {error}') from error
     try:
-      body = self._read_body(raw, url, watchdog)
+      body = self._read_body(raw, url, watchdog, keep_bytes)
     finally:
       raw.close()
     return Response(url, raw.status_code, {k.lower(): v for k, v in raw.headers.items()}, body)
 
-  def _read_body(self, raw, url, watchdog):
+  def _read_body(self, raw, url, watchdog, keep_bytes=None):
     settings = self._settings
     declared = raw.headers.get('content-length', '')
-    if declared.isdigit() and int(declared) > settings.max_bytes and \
+    if keep_bytes is None and declared.isdigit() and int(declared) > settings.max_bytes and \
         not raw.headers.get('content-encoding'):
       raise FetchError(ERR_TOO_LARGE,
                        f'{url} declares {declared} bytes, over the cap of {settings.max_bytes}')
@@ -756,6 +801,8 @@ class HttpClient:
       if not chunk:
         return b''.join(chunks)
       size += len(chunk)
+      if keep_bytes is not None and size >= keep_bytes:
+        return (b''.join(chunks) + chunk)[:keep_bytes]
       if size > settings.max_bytes:
         raise FetchError(ERR_TOO_LARGE, f'{url} sent over {settings.max_bytes} bytes')
       chunks.append(chunk)
