@@ -158,7 +158,7 @@ def test_resolved_place_fields(gaz):
   (paris,) = resolve_places([PlaceMention('Paris'), PlaceMention('Paris')], PlaceContext(), gaz)
   assert paris == {
       P.NAME: 'Paris', P.PLACE: 'Paris', P.KIND: 'city', P.COUNTRY_CODE: 'FR', P.ADMIN1: None,
-      P.LAT: 48.85341, P.LON: 2.3488, P.GEONAMES_ID: 2988507, P.CONFIDENCE: 0.999,
+      P.LAT: 48.85341, P.LON: 2.3488, P.GEONAMES_ID: 2988507, P.CONFIDENCE: 0.996,
       P.METHOD: 'ner', P.MENTIONED_AS: ['Paris']}
   us = resolve_places([PlaceMention('U.S.'), PlaceMention('United States')], PlaceContext(), gaz)
   assert [(p[P.PLACE], p[P.KIND], p[P.MENTIONED_AS]) for p in us] == [
@@ -229,7 +229,7 @@ def test_article_places_without_ner(gaz):
   record = article(text, language='de', ner_model=None)
   assert [(p[P.NAME], p[P.COUNTRY_CODE], p[P.METHOD], p[P.CONFIDENCE])
           for p in article_places(record, gaz)] == [
-              ('Berlin', 'DE', 'gazetteer', 0.8), ('Paris', 'FR', 'gazetteer', 0.8),
+              ('Berlin', 'DE', 'gazetteer', 0.8), ('Paris', 'FR', 'gazetteer', 0.799),
               ('China', 'CN', 'gazetteer', 0.8)]
 
 
@@ -247,7 +247,7 @@ def test_place_rows_and_entity_fields(gaz):
   pa.array(record[P.ARTICLE_PLACES], type=P.PLACE_STRUCT)
   assert entity_place_fields(record)['Texas'] == {
       P.ENTITY_PLACE_COUNTRY_CODE: 'US', P.ENTITY_PLACE_ADMIN1: 'US-TX',
-      P.ENTITY_PLACE_LAT: 31.0299, P.ENTITY_PLACE_LON: -97.47906,
+      P.ENTITY_PLACE_LAT: 31.16103, P.ENTITY_PLACE_LON: -100.10509,
       P.ENTITY_PLACE_GEONAMES_ID: 4736286}
   assert sorted(entity_place_fields(record)) == ['Paris', 'Texas']
 
