@@ -14,7 +14,11 @@ import trafilatura
 from schemas import article as A
 from schemas import raw as R
 from transforms import stage
+from transforms.dates import HTMLDATE_OPTIONS
 from transforms.dates import find_page_dates
+from transforms.metadata import merge_metadata
+from transforms.metadata import metadata_of
+from transforms.metadata import page_metadata
 
 __all__ = ['ExtractMainText', 'extract_main_text', 'html_fragment_to_text', 'page_blocks',
            'is_title_line']
@@ -46,7 +50,7 @@ _PAGE_BLOCK_TAGS = frozenset((
 _PAGE_DROPPED_TAGS = ('script', 'style', 'noscript', 'template', 'head', 'svg')
 _SPACES = re.compile(r'\s+')
 # What parts a page title from the site's name: "Big story | Example News".
-_TITLE_SITE_SEPARATOR = re.compile(r'\s+[|\-–—:·•»]+\s+\S')
+_TITLE_SITE_SEPARATOR = re.compile(r'(?<!\s)\s++[|\-–—:·•»]++\s++\S')  # linear
 
 
 def html_fragment_to_text(fragment):
@@ -108,12 +112,15 @@ def is_title_line(line, title):
 def extract_main_text(html, url=None):
   """Main text and metadata of a page, or None when trafilatura finds no text.
 
-  Returns a dict with ``text``, ``title``, ``author``, ``date`` and ``url``
-  (any may be None except ``text``).
+  Returns a dict with ``text``, ``title``, ``author``, ``date`` (the day),
+  ``htmldate`` (htmldate's whole answer, run by trafilatura with
+  ``dates.HTMLDATE_OPTIONS``: the page's dates reuse it) and ``url`` (any may
+  be None except ``text``).
   """
   document = trafilatura.bare_extraction(
       html[:MAX_HTML_CHARS], url=url, with_metadata=True,
-      include_comments=False, include_tables=True)
+      include_comments=False, include_tables=True,
+      date_extraction_params=dict(HTMLDATE_OPTIONS))
   if document is None or len((document.text or '').strip()) < MIN_MAIN_TEXT_CHARS:
     return None
   text = document.text
@@ -121,8 +128,9 @@ def extract_main_text(html, url=None):
   first, _, rest = text.partition('\n')
   if is_title_line(first, title) and rest.strip():
     text = rest
+  found = document.date if isinstance(document.date, str) else None
   return {'text': text, 'title': title, 'author': document.author,
-          'date': document.date, 'url': document.url}
+          'date': found[:10] if found else None, 'htmldate': found, 'url': document.url}
 
 
 def _split_authors(author):
@@ -132,7 +140,7 @@ def _split_authors(author):
 
 
 class _ExtractMainTextFn(beam.DoFn):
-  """Fills TEXT and missing metadata of raw records that carry HTML."""
+  """Fills TEXT, missing metadata and the page metadata fields of raw records that carry HTML."""
 
   def process(self, record):
     html = record.get(R.HTML)
@@ -150,7 +158,10 @@ class _ExtractMainTextFn(beam.DoFn):
     out[A.URL] = record.get(A.URL) or extracted['url']
     out[A.AUTHORS] = record.get(A.AUTHORS) or _split_authors(extracted['author'])
     out[R.PUBLISHED] = record.get(R.PUBLISHED) or extracted['date']
-    out[R.PAGE_DATES] = find_page_dates(html, out[A.URL], extracted['date'])
+    out[R.PAGE_DATES] = find_page_dates(html, out[A.URL], extracted['date'],
+                                        htmldate_found=extracted['htmldate'])
+    # The page's own declarations first, then what the feed entry or sitemap gave.
+    out.update(merge_metadata(page_metadata(html, out[A.URL]), metadata_of(record)))
     out[R.HTML] = None
     out[A.TEXT_ORIGIN] = record.get(A.TEXT_ORIGIN) or A.TEXT_FROM_HTML
     yield out

@@ -29,8 +29,11 @@ from transforms.extract import extract_main_text
 from transforms.http import FetchError
 from transforms.http import acquire_client
 from transforms.http import map_by_host
+from transforms.metadata import merge_metadata
+from transforms.metadata import metadata_of
+from transforms.metadata import page_metadata
 
-__all__ = ['FetchFullText', 'page_text', 'decode_page']
+__all__ = ['FetchFullText', 'page_text', 'page_extract', 'fetch_page_html', 'decode_page']
 
 STAGE = 'full_text'
 WARN_FELL_BACK_TO_FEED_TEXT = 'full_text_failed'  # the entry kept the feed's text
@@ -62,28 +65,44 @@ def decode_page(body, header_charset):
   return decode_bytes(body)
 
 
-def page_text(client, url):
-  """``(text, None)`` from a page's main text, or ``(None, reason)``."""
+def fetch_page_html(client, url):
+  """``(html, final_url, None)`` of a page fetched as the robots and address rules allow,
+  or ``(None, None, reason)``; the sitemap reader fetches its pages with it too."""
   refusal = client.robots_refusal(url)
   if refusal:
-    return None, refusal
+    return None, None, refusal
   try:
     response = client.get(url, guarded=True)
   except FetchError as error:
-    return None, f'{error.kind}: {error}'
+    return None, None, f'{error.kind}: {error}'
   if response.status != 200:
-    return None, f'HTTP {response.status}'
+    return None, None, f'HTTP {response.status}'
   content_type, charset = _content_type(response.headers)
   if response.headers.get('content-type') and content_type not in HTML_TYPES:
-    return None, f'not HTML: {content_type}'
+    return None, None, f'not HTML: {content_type}'
   try:
     html, _ = decode_page(response.body, charset)
   except ValueError as error:
-    return None, f'{type(error).__name__}: {error}'
-  extracted = extract_main_text(html, response.url)
+    return None, None, f'{type(error).__name__}: {error}'
+  return html, response.url, None
+
+
+def page_extract(client, url):
+  """``(extracted, None)``: extract_main_text's answer plus the page's ``metadata``;
+  or ``(None, reason)``."""
+  html, final_url, reason = fetch_page_html(client, url)
+  if html is None:
+    return None, reason
+  extracted = extract_main_text(html, final_url)
   if extracted is None:
     return None, 'no main text on the page'
-  return extracted['text'], None
+  return dict(extracted, metadata=page_metadata(html, final_url)), None
+
+
+def page_text(client, url):
+  """``(text, None)`` from a page's main text, or ``(None, reason)``."""
+  extracted, reason = page_extract(client, url)
+  return (extracted['text'] if extracted else None), reason
 
 
 def page_text_safely(client, url):
@@ -93,17 +112,19 @@ def page_text_safely(client, url):
   other entries of its batch their pages.
   """
   try:
-    return page_text(client, url)
+    return page_extract(client, url)
   except Exception as error:  # pylint: disable=broad-except
     return None, f'{type(error).__name__}: {error}'
 
 
-def with_page_text(record, text, reason):
-  """The raw record with the page's text, or with the reason it kept the feed's."""
+def with_page_text(record, text, reason, metadata=None):
+  """The raw record with the page's text (and metadata over the entry's), or with the
+  reason it kept the feed's."""
   if text is None:
     return dict(record, **{A.TEXT_ORIGIN: A.TEXT_FROM_FEED, A.FULL_TEXT_ERROR: reason})
   return dict(record, **{A.TEXT: text, A.TEXT_ORIGIN: A.TEXT_FROM_PAGE,
-                         A.FULL_TEXT_ERROR: None})
+                         A.FULL_TEXT_ERROR: None},
+              **(merge_metadata(metadata, metadata_of(record)) if metadata else {}))
 
 
 class _FetchFullTextFn(beam.DoFn):
@@ -122,10 +143,12 @@ class _FetchFullTextFn(beam.DoFn):
         lambda r: page_text_safely(self._client, r[A.URL]) if r.get(A.URL)
         else (None, 'entry has no link'),
         self._settings.max_per_host)
-    for record, (text, reason) in zip(records, pages):
+    for record, (extracted, reason) in zip(records, pages):
+      text = extracted['text'] if extracted else None
       if text is None:
-        yield stage.warn(WARN_FELL_BACK_TO_FEED_TEXT)
-      yield with_page_text(record, text, reason)
+        yield stage.warn(WARN_FELL_BACK_TO_FEED_TEXT, stage.describe_input(
+            record.get(A.SOURCE_URI), record.get(A.URL)))
+      yield with_page_text(record, text, reason, extracted and extracted['metadata'])
 
 
 class FetchFullText(beam.PTransform):
