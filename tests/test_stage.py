@@ -20,13 +20,16 @@ from transforms import stage
 
 
 class _ToyFn(beam.DoFn):
-  """ok -> record; skip -> drop; warn -> warning and record; bad -> raises."""
+  """ok -> record; skip -> drop; warn -> warning and record; again -> seen again; bad -> raises."""
 
   def process(self, element):
     if element == 'bad':
       raise ValueError('bad input')
     if element == 'skip':
       yield stage.drop('skipped', 'toy', element)
+      return
+    if element == 'again':
+      yield stage.seen_again('https://feed.example/rss', 'id:again')
       return
     if element == 'warn':
       yield stage.warn('odd')
@@ -51,7 +54,7 @@ def _counters(result, step):
 
 def test_apply_stage_routes_and_counts_every_outcome():
   p = TestPipeline()
-  out = (p | beam.Create(['a', 'skip', 'bad', 'warn', 'b'])
+  out = (p | beam.Create(['a', 'skip', 'bad', 'warn', 'b', 'again'])
          | stage.ApplyStage(_ToyFn(), 'toy'))
   assert_that(out.records, equal_to(['A', 'WARN', 'B']), label='Records')
   assert_that(out.dropped | beam.Map(lambda d: (d[X.REASON], d[X.STAGE], d[X.SOURCE_URI])),
@@ -59,10 +62,13 @@ def test_apply_stage_routes_and_counts_every_outcome():
   assert_that(out.dead_letters | beam.Map(
       lambda d: (d[D.STAGE], d[D.SOURCE_URI], d[D.ERROR_TYPE])),
               equal_to([('toy', 'bad', 'ValueError')]), label='DeadLetters')
-  assert_that(out.warnings, equal_to(['odd']), label='Warnings')
+  assert_that(out.warnings, equal_to([('odd', 'warn')]), label='Warnings')
+  assert_that(out.reports['seen_again'], equal_to([('https://feed.example/rss', 'id:again')]),
+              label='SeenAgain')
   result = p.run()
   result.wait_until_finish()
-  assert _counters(result, 'toy') == {'in': 5, 'out': 3, 'dropped': 1, 'dead_letters': 1}
+  assert _counters(result, 'toy') == {'in': 6, 'out': 3, 'dropped': 1, 'dead_letters': 1,
+                                      'seen_again': 1}
 
 
 def test_a_failed_batch_dead_letters_and_counts_each_of_its_inputs():
@@ -74,7 +80,7 @@ def test_a_failed_batch_dead_letters_and_counts_each_of_its_inputs():
   result = p.run()
   result.wait_until_finish()
   assert _counters(result, 'batchy/part') == {
-      'in': 5, 'out': 2, 'dropped': 0, 'dead_letters': 3}
+      'in': 5, 'out': 2, 'dropped': 0, 'dead_letters': 3, 'seen_again': 0}
 
 
 def test_merge_outcomes_flattens_drops_dead_letters_and_reports():
@@ -118,16 +124,16 @@ def test_stage_counters_add_up_to_the_run_accounting(tmp_path):
   _mixed_inputs(tmp_path / 'in')
   result = run_newsbeam('--input', tmp_path / 'in', '--output', tmp_path / 'out')
   m = result.manifest
-  rows = {step: (n_in, n_out, n_drop, n_dead)
-          for step, n_in, n_out, n_drop, n_dead in stage_rows(m[M.STAGE_COUNTS])}
+  rows = {step: (n_in, n_out, n_drop, n_dead, n_seen)
+          for step, n_in, n_out, n_drop, n_dead, n_seen in stage_rows(m[M.STAGE_COUNTS])}
   assert m[M.ACCOUNTING_BALANCED]
   assert set(rows) <= set(STEP_ORDER)
   # One-to-one steps: every input leaves once.
-  for step, (n_in, n_out, n_drop, n_dead) in rows.items():
+  for step, (n_in, n_out, n_drop, n_dead, n_seen) in rows.items():
     if step != 'read':
-      assert n_in == n_out + n_drop + n_dead, step
+      assert n_in == n_out + n_drop + n_dead + n_seen, step
   # The reader's outcomes are the run's inputs; the last step's output is what was written.
-  read_in, read_out, read_drop, read_dead = rows['read']
+  read_in, read_out, read_drop, read_dead, _ = rows['read']
   assert read_in == 7  # files
   assert read_out + read_drop + read_dead == m[M.INPUTS_READ] == 11
   assert rows['entities'][1] == m[M.ARTICLES_WRITTEN]

@@ -9,12 +9,21 @@ annotate a record that is still kept (e.g. a publication date out of range).
 stage's DoFn, turns any exception into dead letters of the failing inputs, and
 counts each step's inputs and outcomes in Beam counters of the namespace
 ``newsbeam`` named ``<step>.in``, ``<step>.out``, ``<step>.dropped`` and
-``<step>.dead_letters`` (``COUNTER_KINDS``). For a one-to-one step,
-``in == out + dropped + dead_letters``; a reader's ``in`` counts files or feeds
-and its ``out`` the records they held.
+``<step>.dead_letters`` and ``<step>.seen_again`` (``COUNTER_KINDS``). For a
+one-to-one step, ``in == out + dropped + dead_letters + seen_again``; a reader's
+``in`` counts files or feeds and its ``out`` the records they held.
+
+A polled feed's entry that an earlier run of the same output already wrote
+is neither written nor dropped again: it is counted as seen again, per feed
+(``seen_again``), so a watch cycle leaves one count per feed, not a drop row
+per entry still in the feed.
+
+A warning names its input: ``warn(kind, where)``, or, when a stage gives no
+``where``, the source and entry of the element being processed.
 """
 
 import datetime
+import itertools
 import logging
 from typing import NamedTuple
 
@@ -29,14 +38,15 @@ from schemas import report as R
 from transforms.decode import replace_lone_surrogates
 
 __all__ = ['ApplyStage', 'StageOutputs', 'Stages', 'merge_outcomes',
-           'with_input_formats', 'drop',
-           'warn', 'dead_letter', 'make_dead_letter', 'make_drop',
+           'with_input_formats', 'drop', 'seen_again',
+           'warn', 'dead_letter', 'make_dead_letter', 'make_drop', 'describe_input',
            'COUNTER_NAMESPACE', 'COUNTER_KINDS']
 
 RECORDS = 'records'
 DROPPED = 'dropped'
 WARNINGS = 'warnings'
 DEAD_LETTERS = 'dead_letters'
+SEEN_AGAIN = 'seen_again'
 _FAILED = 'failed'
 
 COUNTER_NAMESPACE = 'newsbeam'
@@ -44,21 +54,52 @@ COUNT_IN = 'in'
 COUNT_OUT = 'out'
 COUNT_DROPPED = 'dropped'
 COUNT_DEAD = 'dead_letters'
-COUNTER_KINDS = (COUNT_IN, COUNT_OUT, COUNT_DROPPED, COUNT_DEAD)
+COUNT_SEEN_AGAIN = 'seen_again'
+COUNTER_KINDS = (COUNT_IN, COUNT_OUT, COUNT_DROPPED, COUNT_DEAD, COUNT_SEEN_AGAIN)
 
-EXCERPT_CHARS = 200  # characters of the failing input kept for diagnosis
-MESSAGE_CHARS = 2000  # longest error message kept
+EXCERPT_CHARS = D.EXCERPT_CHARS
+MESSAGE_CHARS = D.MESSAGE_CHARS
+ELLIPSIS = '\u2026'  # marks where an over-long input name was shortened
+WHERE_CHARS = 300  # longest input name kept in a warning, in characters
 
 _LOG = logging.getLogger(__name__)
+_MERGE_NUMBERS = itertools.count()  # tells apart the labels of dead letters merged on demand
 
 
-class StageOutputs(NamedTuple):
-  """What a stage returns. ``reports`` maps run-report categories to PCollections."""
+class _Outputs(NamedTuple):
   records: beam.PCollection
-  dropped: beam.PCollection
+  drop_parts: tuple  # the drops of each step, as its DoFns left them
   warnings: beam.PCollection
-  dead_letters: beam.PCollection
+  dead_letter_parts: tuple  # the dead letters of each step, as its DoFns left them
   reports: dict = {}
+
+
+class StageOutputs(_Outputs):
+  """What a stage returns. ``reports`` maps run-report categories to PCollections.
+
+  Drops and dead letters stay in the PCollections of the steps that made
+  them (``drop_parts``, ``dead_letter_parts``): the run writes and counts each
+  where it is made, since the DirectRunner holds every Flatten whole in
+  memory (a WARC can leave hundreds of thousands of either). ``dropped`` and
+  ``dead_letters`` merge them, once, for a reader that wants one PCollection.
+  """
+
+  @property
+  def dropped(self):
+    return self._merged('drop_parts', 'MergeDrops')
+
+  @property
+  def dead_letters(self):
+    return self._merged('dead_letter_parts', 'MergeDeadLetters')
+
+  def _merged(self, field, label):
+    merged = self.__dict__.get(label)
+    if merged is None:
+      parts = getattr(self, field)
+      merged = parts[0] if len(parts) == 1 else (
+          parts | f'{label}{next(_MERGE_NUMBERS)}' >> beam.Flatten())
+      self.__dict__[label] = merged
+    return merged
 
 
 def counter_name(step, kind):
@@ -83,9 +124,31 @@ def drop(reason, stage, source_uri, article_id=None, duplicate_of=None,
                          title, detail))
 
 
-def warn(kind):
-  """Counts a warning about a record that is still kept."""
-  return pvalue.TaggedOutput(WARNINGS, kind)
+def describe_input(source_uri, entry=None):
+  """``source`` or ``source entry``: the name of an input in a warning."""
+  where = replace_lone_surrogates(' '.join(str(p) for p in (source_uri, entry) if p))
+  return where[:WHERE_CHARS] or None
+
+
+def _entry_of(element):
+  """The entry of a record within its source: its link, id or title (None for a whole input)."""
+  if not isinstance(element, dict):
+    return None
+  entry = element.get(A.URL) or element.get(A.EXTERNAL_ID) or element.get(A.TITLE)
+  return None if entry == element.get(A.SOURCE_URI) else entry
+
+
+def warn(kind, where=None):
+  """A warning about a record that is still kept: ``(kind, where)``, where names the input.
+
+  ``where`` left None is filled by ``ApplyStage`` from the element being processed.
+  """
+  return pvalue.TaggedOutput(WARNINGS, (kind, where))
+
+
+def seen_again(feed_url, entry_key):
+  """Counts a polled feed's entry already written by an earlier run (see the module docstring)."""
+  return pvalue.TaggedOutput(SEEN_AGAIN, (feed_url, entry_key))
 
 
 def make_excerpt(value):
@@ -100,12 +163,21 @@ def make_excerpt(value):
   return ''.join(c if c.isprintable() or c in '\n\t' else '\ufffd' for c in text)
 
 
+def shorten_source_uri(source_uri):
+  """An input name within ``SOURCE_URI_CHARS``: its head and its tail (a WARC record's offset)."""
+  if source_uri is None or len(source_uri) <= D.SOURCE_URI_CHARS:
+    return source_uri
+  head = D.SOURCE_URI_CHARS - D.SOURCE_URI_TAIL_CHARS - len(ELLIPSIS)
+  return source_uri[:head] + ELLIPSIS + source_uri[-D.SOURCE_URI_TAIL_CHARS:]
+
+
 def make_dead_letter(stage, source_uri, error_type, message, excerpt=None):
-  """A dead-letter record (run_id and schema version are added by the writer)."""
+  """A dead-letter record, its text fields capped (run_id and schema version come at the writer)."""
   return {
       D.STAGE: stage,
-      D.SOURCE_URI: replace_lone_surrogates(source_uri),
-      D.ERROR_TYPE: error_type,
+      D.SOURCE_URI: shorten_source_uri(replace_lone_surrogates(source_uri)),
+      D.ERROR_TYPE: (error_type[:D.ERROR_TYPE_CHARS] if isinstance(error_type, str)
+                     else error_type),
       D.MESSAGE: replace_lone_surrogates(str(message)[:MESSAGE_CHARS]),
       D.EXCERPT: make_excerpt(excerpt),
       D.FAILED_AT: datetime.datetime.now(datetime.timezone.utc),
@@ -162,13 +234,15 @@ def dead_letters_from_exception(failure, stage):
 class _CountedFn(beam.DoFn):
   """Runs a stage's DoFn and counts its inputs and outcomes (see the module docstring)."""
 
-  def __init__(self, fn, step, fan_in):
+  def __init__(self, fn, step, fan_in, stream=False):
     self._fn = fn
     self._fan_in = fan_in
+    self._stream = stream
     self._counters = {kind: Metrics.counter(COUNTER_NAMESPACE, counter_name(step, kind))
                       for kind in COUNTER_KINDS}
     self._by_tag = {DROPPED: self._counters[COUNT_DROPPED],
-                    DEAD_LETTERS: self._counters[COUNT_DEAD]}
+                    DEAD_LETTERS: self._counters[COUNT_DEAD],
+                    SEEN_AGAIN: self._counters[COUNT_SEEN_AGAIN]}
 
   def setup(self):
     self._fn.setup()
@@ -184,16 +258,24 @@ class _CountedFn(beam.DoFn):
 
   def process(self, element, *side_inputs):
     self._counters[COUNT_IN].inc(len(input_units(element)) if self._fan_in else 1)
+    outputs = self._fn.process(element, *side_inputs) or ()
+    if self._stream:  # a reader of whole files: outcomes leave as they come
+      return (self._counted(element, output) for output in outputs)
     # Materialised first: an element that fails half-way counts no outcome.
-    outputs = list(self._fn.process(element, *side_inputs) or ())
-    for output in outputs:
-      if isinstance(output, pvalue.TaggedOutput):
-        counter = self._by_tag.get(output.tag)
-        if counter is not None:
-          counter.inc()
-      else:
-        self._counters[COUNT_OUT].inc()
-    return outputs
+    return [self._counted(element, output) for output in list(outputs)]
+
+  def _counted(self, element, output):
+    """An outcome, counted (a warning that names no input named after ``element``)."""
+    if isinstance(output, pvalue.TaggedOutput):
+      if output.tag == WARNINGS and output.value[1] is None:
+        output = pvalue.TaggedOutput(WARNINGS, (output.value[0], describe_input(
+            source_uri_of(element), _entry_of(element))))
+      counter = self._by_tag.get(output.tag)
+      if counter is not None:
+        counter.inc()
+    else:
+      self._counters[COUNT_OUT].inc()
+    return output
 
 
 class _CountFailuresFn(beam.DoFn):
@@ -217,48 +299,57 @@ class ApplyStage(beam.PTransform):
   error, instead of failing the run. ``step`` names the counters (default:
   the stage); ``fan_in`` says that an element is a batch or a group whose
   inputs each count as one. ``report_tags`` maps extra output tags of the
-  DoFn to run-report categories.
+  DoFn to run-report categories. ``stream`` sends outcomes on as the DoFn
+  yields them instead of after its last, for a DoFn that reads a whole file
+  and turns its own failures into outcomes (an exception after some outcomes
+  would also dead-letter the element).
   """
 
   def __init__(self, fn, stage, *side_inputs, step=None, fan_in=False,
-               report_tags=None, label=None):
+               report_tags=None, stream=False, label=None):
     super().__init__(label)
     self._fn = fn
     self._stage = stage
     self._step = step or stage
     self._fan_in = fan_in
+    self._stream = stream
     self._side_inputs = side_inputs
     self._report_tags = dict(report_tags or {})
 
   def expand(self, pcoll):
     results = pcoll | 'Run' >> beam.ParDo(
-        _CountedFn(self._fn, self._step, self._fan_in),
+        _CountedFn(self._fn, self._step, self._fan_in, self._stream),
         *self._side_inputs).with_exception_handling(
-            main_tag=RECORDS, dead_letter_tag=_FAILED)
+            main_tag=RECORDS, dead_letter_tag=_FAILED, partial=self._stream)
     failed = results[_FAILED] | 'DescribeFailures' >> beam.ParDo(
         _CountFailuresFn(self._stage, self._step))
-    dead = ((results[DEAD_LETTERS], failed)
-            | 'MergeDeadLetters' >> beam.Flatten())
     return StageOutputs(
         records=results[RECORDS],
-        dropped=results[DROPPED],
+        drop_parts=(results[DROPPED],),
         warnings=results[WARNINGS],
-        dead_letters=dead,
-        reports={category: results[tag]
-                 for tag, category in sorted(self._report_tags.items())})
+        dead_letter_parts=(results[DEAD_LETTERS], failed),
+        reports=dict({R.SEEN_AGAIN: results[SEEN_AGAIN]},
+                     **{category: results[tag]
+                        for tag, category in sorted(self._report_tags.items())}))
 
 
-def with_input_formats(outputs, format_of, kind):
+def with_input_formats(outputs, format_of, kind, seen_format=None):
   """A reader's outputs with the input format of each outcome in ``reports['inputs']``.
 
-  Every record, drop and dead letter of a reader is one input unit. Formats
+  Every record, drop, dead letter and entry seen again (counted as
+  ``seen_format``) of a reader is one input unit. Formats
   are taken before any Flatten: the DirectRunner materialises a Flatten of
   several stages' outputs, and raw records carry whole pages.
   """
+  seen = outputs.reports.get(R.SEEN_AGAIN)
   formats = ([outcome | f'{kind}InputFormats{name}' >> beam.Map(format_of)
               for name, outcome in (('Records', outputs.records),
-                                    ('Drops', outputs.dropped),
-                                    ('DeadLetters', outputs.dead_letters))]
+                                    *((f'Drops{n}', part) for n, part in
+                                      enumerate(outputs.drop_parts)),
+                                    *((f'DeadLetters{n}', part) for n, part in
+                                      enumerate(outputs.dead_letter_parts)))] +
+             ([seen | f'{kind}InputFormatsSeenAgain' >> beam.Map(lambda s: seen_format)]
+              if seen is not None and seen_format else [])
              | f'Merge{kind}Inputs' >> beam.Flatten())
   return outputs._replace(reports=dict(outputs.reports, **{R.INPUTS: formats}))
 
@@ -280,9 +371,9 @@ def merge_outcomes(outcomes, label, records=None):
   categories = sorted({c for o in outcomes for c in o.reports})
   return StageOutputs(
       records=outcomes[-1].records if records is None else records,
-      dropped=merged('Drops', (o.dropped for o in outcomes)),
+      drop_parts=tuple(part for o in outcomes for part in o.drop_parts),
       warnings=merged('Warnings', (o.warnings for o in outcomes)),
-      dead_letters=merged('DeadLetters', (o.dead_letters for o in outcomes)),
+      dead_letter_parts=tuple(part for o in outcomes for part in o.dead_letter_parts),
       reports={c: merged(c.title(), (o.reports[c] for o in outcomes if c in o.reports))
                for c in categories})
 
