@@ -3,9 +3,9 @@
 # prints articles per date and language. Arguments pass through to newsbeam:
 #   ./run_local.sh --input 'my/*.txt' --output /data/news
 # When no --input is given, samples/ is read; when no --output, ./out is written.
-# The DirectRunner runs in multi_processing mode with one worker per core
-# (--direct_num_workers=0); flags given here come later and win, e.g.
-#   ./run_local.sh --direct_running_mode=in_memory --direct_num_workers=1
+# newsbeam sizes the DirectRunner itself: one process for a small run, one
+# worker per core for a large one (logged); Beam's own flags choose instead, e.g.
+#   ./run_local.sh --direct_running_mode=multi_processing --direct_num_workers=2
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$root/scripts/ensure_venv.sh" ""
@@ -20,7 +20,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     --output=*) has_output=1; output="${args[$i]#--output=}" ;;
   esac
 done
-defaults=(--runner=DirectRunner --direct_num_workers=0 --direct_running_mode=multi_processing)
+defaults=(--runner=DirectRunner)
 [ "$has_input" = 1 ] || defaults+=(--input "$root/samples")
 [ "$has_output" = 1 ] || defaults+=(--output "$output")
 "$root/.venv/bin/newsbeam" "${defaults[@]}" ${args[@]+"${args[@]}"}

@@ -18,8 +18,13 @@ from apache_beam.options.pipeline_options import StandardOptions
 
 import schemas
 from pipeline import commit
+from pipeline import poll
 from pipeline import state as feed_state
 from pipeline.compact import compact_main
+from pipeline.discover import discover_main
+from pipeline.execution import estimate_articles
+from pipeline.execution import right_size
+from pipeline.execution import RunOptions
 from pipeline.lock import OutputBusyError
 from pipeline.lock import output_lock
 from pipeline.options import ConfigError
@@ -27,6 +32,7 @@ from pipeline.options import NewsbeamOptions
 from pipeline.options import check_known_flags
 from pipeline.options import parse_entity_types
 from pipeline.options import parse_ner_models
+from pipeline.options import resolve_runner
 from pipeline.options import validate_output
 from pipeline.query import query_main
 from pipeline.report import report_main
@@ -102,20 +108,23 @@ class RunContext(NamedTuple):
   entity_types: tuple
   dedup_window_days: int
   feed_urls: list
-  feed_states: dict  # feed URL -> conditional-GET state
+  feed_states: dict  # feed URL (or sitemap URL) -> conditional-GET state
   http_settings: HttpSettings
   fetch_full_text: bool
   state_dir: str
   max_dead_letter_share: float
   tracking_params: tuple  # --tracking-params
   story_window_days: int
+  sitemap_urls: list = []  # --sitemap, --sitemaps
+  prefetched_feeds: dict = None  # feed URL -> what pipeline/poll.py fetched; None: fetch here
 
 
 def build_pipeline(p, context):
   """Wires newsbeam onto pipeline ``p``: the article's path, then the run's accounting."""
   stages = Stages()
   raw = stages.add(p | 'ReadInputs' >> ReadInputs(
-      context.paths, context.feed_urls, context.http_settings, context.feed_states))
+      context.paths, context.feed_urls, context.http_settings, context.feed_states,
+      sitemap_urls=context.sitemap_urls, prefetched=context.prefetched_feeds))
   if context.fetch_full_text:
     raw = stages.add(raw | 'FetchFullText' >> FetchFullText(context.http_settings))
   articles = stages.add(raw | 'ExtractMainText' >> ExtractMainText())
@@ -203,6 +212,25 @@ def _feed_urls(nb):
   return list(dict.fromkeys(urls))
 
 
+def _sitemap_urls(nb):
+  """Sitemap URLs of --sitemaps and --sitemap, in order, once each; ConfigError if unusable."""
+  urls = []
+  try:
+    if nb.sitemaps:
+      try:
+        with FileSystems.open(nb.sitemaps) as f:
+          text = f.read().decode('utf-8-sig')
+      except (OSError, IOError, UnicodeDecodeError) as error:
+        raise ConfigError(f'--sitemaps {nb.sitemaps!r}: cannot read it: {error}') from error
+      urls += parse_feed_list(text)
+      if not urls:
+        raise ConfigError(f'--sitemaps {nb.sitemaps!r} lists no sitemap URL')
+    urls += [check_feed_url(u) for u in nb.sitemap or ()]
+  except FeedListError as error:
+    raise ConfigError(str(error).replace('feed URL', 'sitemap URL')) from error
+  return list(dict.fromkeys(urls))
+
+
 def check_runner(name):
   """ConfigError unless Beam knows the ``--runner`` named (None: the default)."""
   if not name:
@@ -212,7 +240,7 @@ def check_runner(name):
     create_runner(name)
   except (ValueError, ImportError) as error:
     raise ConfigError(f'--runner {name!r}: {str(error).split(". Valid values")[0]} '
-                      '(e.g. DirectRunner, DataflowRunner, FlinkRunner, SparkRunner, '
+                      '(e.g. DirectRunner, DaskRunner, DataflowRunner, FlinkRunner, SparkRunner, '
                       'PortableRunner)') from error
 
 
@@ -221,11 +249,15 @@ def prepare(argv):
   check_known_flags(argv)
   nb = PipelineOptions(argv).view_as(NewsbeamOptions)
   _configure_logging(nb.log_level)
-  options = PipelineOptions(_quiet_workers(argv, nb.log_level))
-  check_runner(options.view_as(StandardOptions).runner)
+  options = RunOptions(_quiet_workers(argv, nb.log_level))
+  standard = options.view_as(StandardOptions)
+  standard.runner = resolve_runner(standard.runner)  # Dask: Beam's runner with newsbeam's fixes
+  check_runner(standard.runner)
   feed_urls = _feed_urls(nb)
-  if not nb.input and not feed_urls:
-    raise ConfigError('no --input, --feeds or --feed given: name what to read')
+  sitemap_urls = _sitemap_urls(nb)
+  if not nb.input and not feed_urls and not sitemap_urls:
+    raise ConfigError('no --input, --feeds, --feed, --sitemap or --sitemaps given: '
+                      'name what to read')
   validate_output(nb.output)
   paths = []
   if nb.input:
@@ -274,7 +306,7 @@ def prepare(argv):
                              ner_models, entity_types, nb.dedup_window_days,
                              feed_urls, states, settings, nb.fetch_full_text,
                              state_dir, nb.max_dead_letter_share, tracking,
-                             nb.story_window_days)
+                             nb.story_window_days, sitemap_urls)
 
 
 def run(argv=None):
@@ -299,8 +331,11 @@ def check_run_id_unused(output, run_id):
                       'pick another (or leave it out for a fresh one)')
 
 
-def execute(options, context, argv):
+def execute(options, context, argv, poll_first=False):
   """Runs a prepared pipeline and commits it, holding the output's lock; returns a RunResult.
+
+  ``poll_first`` (watch) fetches the feeds before building anything: a poll
+  with nothing new is committed without a pipeline (pipeline/poll.py).
 
   Raises OutputBusyError when another run or compaction holds the output,
   ConfigError for a reused run id, CommitIncompleteError when the commit
@@ -308,11 +343,22 @@ def execute(options, context, argv):
   """
   with output_lock(context.output, 'run'):
     check_run_id_unused(context.output, context.run_id)
-    if context.feed_urls:  # read under the lock: a run that just ended may have saved it
+    # Read under the lock: a run that just ended may have saved it.
+    if context.feed_urls or context.sitemap_urls:
       context = context._replace(feed_states=feed_state.load_feed_state(context.state_dir))
     commit.recover_interrupted_commits(context.output, context.run_id)
     _LOG.info('run %s: %d input files -> %s', context.run_id,
               len(context.paths), context.output)
+    entries = None
+    if poll_first and context.feed_urls:
+      fetched = poll.poll_feeds(context.feed_urls, context.http_settings, context.feed_states)
+      if not context.paths and not context.sitemap_urls and poll.is_nothing_new(fetched):
+        manifest, report = poll.commit_nothing_new(context, argv, fetched)
+        return RunResult(context.run_id, context.output, manifest, report['files'])
+      entries = poll.new_entries(fetched)
+      context = context._replace(prefetched_feeds=fetched)
+    unfetched = len(context.sitemap_urls) + (len(context.feed_urls) if entries is None else 0)
+    right_size(options, argv, estimate_articles(context.paths, unfetched, entries))
     try:
       p = beam.Pipeline(options=options)
       build_pipeline(p, context)
@@ -349,7 +395,8 @@ def _help_parser():
       '--direct_num_workers=N, --direct_running_mode=multi_processing, '
       '--setup_file=./setup.py. Other commands: "newsbeam runs OUTPUT", '
       '"newsbeam query OUTPUT SQL", "newsbeam report OUTPUT --out FILE", '
-      '"newsbeam compact OUTPUT", "newsbeam watch --every 15m [run flags]" '
+      '"newsbeam compact OUTPUT", "newsbeam watch --every 15m [run flags]", '
+      '"newsbeam discover SITE_URL [--opml FILE]" '
       '(each with --help). Exit status: 0 success; '
       f'{EXIT_RUN_FAILED} the run failed (nothing of it visible); '
       f'{EXIT_CONFIG_ERROR} wrong configuration (nothing written); '
@@ -375,8 +422,8 @@ def main(argv=None):
   try:
     options, context = prepare(argv)
     result = execute(options, context, argv)
-  except ConfigError as error:
-    print(f'newsbeam: error: {error}', file=sys.stderr)
+  except ConfigError as error:  # one line, whatever the message held
+    print(f'newsbeam: error: {" ".join(str(error).split())}', file=sys.stderr)
     return EXIT_CONFIG_ERROR
   except OutputBusyError as error:
     print(f'newsbeam: {error}', file=sys.stderr)
@@ -401,7 +448,7 @@ def main(argv=None):
 
 
 SUBCOMMANDS = {'runs': runs_main, 'query': query_main, 'report': report_main,
-               'compact': compact_main, 'watch': watch_main}
+               'compact': compact_main, 'watch': watch_main, 'discover': discover_main}
 
 
 if __name__ == '__main__':

@@ -26,6 +26,13 @@ DEFAULT_DEDUP_WINDOW_DAYS = 30
 MAX_DEDUP_WINDOW_DAYS = 36_500  # days (100 years); date arithmetic overflows far beyond
 DEFAULT_STORY_WINDOW_DAYS = 3
 MAX_STORY_WINDOW_DAYS = 90  # days; the story index of a longer window grows too large
+# Upper bounds of numeric flags: far past any sensible value, short of what
+# overflows time or size arithmetic.
+MAX_HTTP_TIMEOUT = 3600.0  # seconds
+MAX_HTTP_MAX_BYTES = 1 << 30  # bytes (1 GiB)
+MAX_HTTP_RETRIES = 100
+MAX_HOST_DELAY = 3600.0  # seconds
+MAX_REQUESTS_PER_HOST = 1000
 EXIT_CONFIG_ERROR = 2  # the exit status of wrong configuration (pipeline.main)
 _RUN_ID = re.compile(r'\A[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z')
 
@@ -57,16 +64,24 @@ def _number(value, kind, minimum, strict, maximum=None):
   return number
 
 
-def _positive_float(value):
-  return _number(value, float, 0, True)
+def _http_timeout(value):
+  return _number(value, float, 0, True, maximum=MAX_HTTP_TIMEOUT)
 
 
-def _non_negative_float(value):
-  return _number(value, float, 0, False)
+def _host_delay(value):
+  return _number(value, float, 0, False, maximum=MAX_HOST_DELAY)
 
 
-def _positive_int(value):
-  return _number(value, int, 0, True)
+def _http_max_bytes(value):
+  return _number(value, int, 0, True, maximum=MAX_HTTP_MAX_BYTES)
+
+
+def _max_per_host(value):
+  return _number(value, int, 0, True, maximum=MAX_REQUESTS_PER_HOST)
+
+
+def _http_retries(value):
+  return _number(value, int, 0, False, maximum=MAX_HTTP_RETRIES)
 
 
 def _share(value):
@@ -74,10 +89,6 @@ def _share(value):
   if share > 1:
     raise argparse.ArgumentTypeError(f'expected a share from 0 to 1, got {value!r}')
   return share
-
-
-def _non_negative_int(value):
-  return _number(value, int, 0, False)
 
 
 def _window_days(value):
@@ -116,6 +127,14 @@ class NewsbeamOptions(PipelineOptions):
         '--feed', action='append', default=None, metavar='URL',
         help='A feed URL to fetch (repeatable). Default: none.')
     parser.add_argument(
+        '--sitemap', action='append', default=None, metavar='URL',
+        help='A sitemap or sitemap index URL (news sitemaps, gzip too) whose pages are '
+        'fetched and read (repeatable); a URL written by an earlier run is not fetched '
+        'again. Default: none.')
+    parser.add_argument(
+        '--sitemaps', default=None, metavar='FILE',
+        help='Sitemap list: one http(s) URL per line (# comments). Default: none.')
+    parser.add_argument(
         '--state', default=None, metavar='DIR',
         help='Folder of the conditional-GET state kept between runs '
         '(ETag, Last-Modified, failures per feed). Default: OUTPUT/_state.')
@@ -127,7 +146,7 @@ class NewsbeamOptions(PipelineOptions):
     parser.add_argument(
         '--allow-private-hosts', '--allow_private_hosts', dest='allow_private_hosts',
         nargs='?', const='all', default=None, metavar='NETWORKS',
-        help='Let --fetch-full-text reach loopback/private/link-local '
+        help='Let --fetch-full-text and sitemaps reach loopback/private/link-local '
         'addresses: all of them, or only the comma-separated networks given '
         '(e.g. 10.1.0.0/16). Default: refused.')
     parser.add_argument(
@@ -141,21 +160,21 @@ class NewsbeamOptions(PipelineOptions):
         help='How site owners can reach you, added to the User-Agent, e.g. '
         'ops@example.org. Default: none.')
     parser.add_argument(
-        '--http-timeout', '--http_timeout', dest='http_timeout', type=_positive_float,
+        '--http-timeout', '--http_timeout', dest='http_timeout', type=_http_timeout,
         default=DEADLINE, metavar='SECONDS',
         help='Deadline of one HTTP attempt: connecting, TLS, headers and body, '
         'redirects included. Default: %(default)s.')
     parser.add_argument(
         '--http-max-bytes', '--http_max_bytes', dest='http_max_bytes',
-        type=_positive_int, default=MAX_BYTES, metavar='BYTES',
+        type=_http_max_bytes, default=MAX_BYTES, metavar='BYTES',
         help='Largest response body kept (after decompression). Default: %(default)s.')
     parser.add_argument(
-        '--http-retries', '--http_retries', dest='http_retries', type=_non_negative_int,
+        '--http-retries', '--http_retries', dest='http_retries', type=_http_retries,
         default=RETRIES, metavar='N',
         help='Retries after connection errors, timeouts, 429 and 5xx. Default: %(default)s.')
     parser.add_argument(
         '--host-delay', '--host_delay', '--per-host-delay', '--per_host_delay',
-        dest='host_delay', type=_non_negative_float,
+        dest='host_delay', type=_host_delay,
         default=HOST_DELAY, metavar='SECONDS',
         help='Least time between the starts of two requests to one host, per worker '
         'process (with N workers a host may see N times that rate). Default: %(default)s.')
@@ -165,7 +184,7 @@ class NewsbeamOptions(PipelineOptions):
         help="With --fetch-full-text, fetch pages even where the host's robots.txt "
         'disallows them (feeds are never checked). Default: obey robots.txt.')
     parser.add_argument(
-        '--max-per-host', '--max_per_host', dest='max_per_host', type=_positive_int,
+        '--max-per-host', '--max_per_host', dest='max_per_host', type=_max_per_host,
         default=MAX_PER_HOST, metavar='N',
         help='Most requests at once to one host (per worker). Default: %(default)s.')
     parser.add_argument(
@@ -263,6 +282,29 @@ class _OneLineParser(_BeamArgumentParser):
     sys.exit(EXIT_CONFIG_ERROR)
 
 
+DASK_FLAG_PREFIX = '--dask_'  # Beam's Dask runner options (--dask_client_address, ...)
+DASK_RUNNER_PATH = 'pipeline.dask_runner.DaskRunner'  # Beam's DaskRunner with newsbeam's fixes
+# What --runner may say for the Dask runner (compared lower-case).
+DASK_RUNNER_NAMES = ('dask', 'daskrunner', 'apache_beam.runners.dask.dask_runner.daskrunner',
+                     DASK_RUNNER_PATH.lower())
+DASK_MISSING = 'the Dask runner needs the dask extra: pip install "newsbeam[dask]"'
+
+
+def resolve_runner(name):
+  """newsbeam's Dask runner (pipeline/dask_runner.py) for any name of Beam's; others unchanged."""
+  if name and name.lower() in DASK_RUNNER_NAMES:
+    return DASK_RUNNER_PATH
+  return name
+
+
+def _load_dask_options():
+  """Registers Beam's Dask options, which Beam defines only in the runner's module."""
+  try:
+    from apache_beam.runners.dask import dask_runner  # pylint: disable=import-outside-toplevel,unused-import
+  except ImportError as error:
+    raise ConfigError(DASK_MISSING) from error
+
+
 def check_known_flags(argv):
   """Raises ConfigError on a flag neither newsbeam nor Beam knows.
 
@@ -275,6 +317,8 @@ def check_known_flags(argv):
     if shown != arg:
       raise ConfigError(f"argument '{shown}' holds bytes that are not UTF-8, which Beam "
                         'cannot pass on: name the folder above it, or a glob (e.g. parent/in*/**)')
+  if any(arg.startswith(DASK_FLAG_PREFIX) for arg in argv):
+    _load_dask_options()
   parser = _OneLineParser(allow_abbrev=False)
   for cls in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
     cls._add_argparse_args(parser)  # pylint: disable=protected-access

@@ -4,7 +4,12 @@
 
 Each cycle is one ordinary run (``pipeline.main.prepare`` then ``execute``)
 with a fresh run id, committed exactly once as any run is; feeds are polled
-with conditional GETs from the state the previous commit saved. Cycles start
+with conditional GETs from the state the previous commit saved, first, in
+this process (``pipeline.poll``): a cycle whose feeds brought nothing new is
+committed as a ``nothing_new`` run without building a pipeline, and one with
+new entries hands them to its pipeline, which does not fetch them again. A
+small cycle runs in this process (``pipeline.execution``), whose loaded
+models then serve the next cycles too. Cycles start
 ``--every`` apart, start to start (a cycle longer than that is followed at
 once); a failed cycle doubles the wait, up to ``--max-backoff``, until one
 succeeds. A cycle that finds the output held by another run or compaction is
@@ -38,10 +43,12 @@ EXIT_CONFIG_ERROR = 2  # as pipeline.main: wrong configuration, nothing done
 EXIT_SIGNALLED = 128  # plus the signal number: a second signal aborted a cycle
 DEFAULT_MAX_BACKOFF = '1h'
 MAX_DOUBLINGS = 30  # failures beyond this do not double the wait again (the cap rules anyway)
+MAX_CYCLES = 10 ** 9  # largest --max-cycles
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 RUN_ID_FLAGS = ('--run-id', '--run_id')
 
 STATUS_SUCCEEDED = 'succeeded'
+STATUS_NOTHING_NEW = M.STATUS_NOTHING_NEW  # the feeds brought nothing new: no pipeline ran
 STATUS_OVER_DEAD_LETTER_SHARE = 'over_dead_letter_share'  # committed; see dead_letters
 STATUS_BUSY = 'skipped_busy'  # another run or compaction held the output
 STATUS_FAILED = 'failed'  # nothing of the run is visible
@@ -123,12 +130,13 @@ def next_wait(every, failures, max_backoff):
 
 
 def format_cycle(cycle, run_id, status, manifest, seconds, next_in, detail=None):
-  """The one stderr line of a cycle: run id, inputs, written, dropped, dead, seconds, status."""
+  """The one stderr line of a cycle: run id, inputs, written, dropped, dead, seen again, seconds."""
   if manifest:
     counts = (f'inputs {manifest[M.INPUTS_READ]}, written {manifest[M.ARTICLES_WRITTEN]}, '
-              f'dropped {manifest[M.DROPPED]}, dead {manifest[M.DEAD_LETTERED]}')
+              f'dropped {manifest[M.DROPPED]}, dead {manifest[M.DEAD_LETTERED]}, '
+              f'seen again {manifest.get(M.SEEN_AGAIN) or 0}')
   else:
-    counts = 'inputs -, written -, dropped -, dead -'
+    counts = 'inputs -, written -, dropped -, dead -, seen again -'
   after = 'stopping' if next_in is None else f'next in {next_in:.1f} s'
   why = f' ({detail})' if detail else ''
   return (f'newsbeam watch: cycle {cycle} run {run_id or "-"} {status}{why}: {counts}, '
@@ -141,7 +149,7 @@ def _run_cycle(runner, argv, prepared):
   try:
     options, context = prepared or runner.prepare(argv)
     run_id = context.run_id
-    result = runner.execute(options, context, argv)
+    result = runner.execute(options, context, argv, poll_first=True)
   except OutputBusyError as error:
     return run_id, STATUS_BUSY, None, str(error)
   except runner.CommitIncompleteError as error:
@@ -153,6 +161,8 @@ def _run_cycle(runner, argv, prepared):
     _LOG.exception('cycle failed')
     return run_id, STATUS_FAILED, None, f'{type(error).__name__}: {error}'
   manifest = result.manifest
+  if manifest[M.STATUS] == M.STATUS_NOTHING_NEW:
+    return run_id, STATUS_NOTHING_NEW, manifest, None
   if manifest[M.DEAD_LETTER_SHARE] > context.max_dead_letter_share:
     return run_id, STATUS_OVER_DEAD_LETTER_SHARE, manifest, (
         f'{manifest[M.DEAD_LETTER_SHARE]:.1%} dead-lettered')
@@ -196,14 +206,14 @@ def watch_main(argv=None):
     args, run_argv = parser.parse_known_args(argv)
     every = parse_interval(args.every, '--every')
     max_backoff = parse_interval(args.max_backoff, '--max-backoff')
-    if args.max_cycles < 0:
-      raise ConfigError(f'--max-cycles: expected 0 or more, got {args.max_cycles}')
+    if not 0 <= args.max_cycles <= MAX_CYCLES:
+      raise ConfigError(f'--max-cycles: expected 0 to {MAX_CYCLES}, got {args.max_cycles}')
     if any(a.split('=', 1)[0] in RUN_ID_FLAGS for a in run_argv):
       raise ConfigError('--run-id cannot be used with watch: every cycle is a run '
                         'with its own id')
     prepared = runner.prepare(run_argv)
-  except ConfigError as error:
-    print(f'newsbeam: error: {error}', file=sys.stderr)
+  except ConfigError as error:  # one line, whatever the message held
+    print(f'newsbeam: error: {" ".join(str(error).split())}', file=sys.stderr)
     return EXIT_CONFIG_ERROR
   stop = _Stop()
   previous = {signum: signal.signal(signum, stop.handle) for signum in STOP_SIGNALS}

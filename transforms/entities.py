@@ -1,7 +1,7 @@
 """Named-entity tagging with spaCy, canonical names, and entity-mention rows.
 
-One spaCy pipeline per language, loaded once per worker process (``Shared``)
-in ``setup()``, stripped to the components NER needs, and fed batches of
+One spaCy pipeline per language, loaded once per process when the first
+article in that language comes (``loaded_model``), stripped to the components NER needs, and fed batches of
 articles through ``nlp.pipe``. Long texts are cut into chunks at paragraph
 boundaries so NER time and memory stay bounded; offsets are mapped back to the
 stored text.
@@ -18,10 +18,12 @@ model get the countries and cities of the gazetteer matcher
 import collections
 import contextlib
 import importlib.util
+import itertools
 import logging
+import re
+import threading
 
 import apache_beam as beam
-from apache_beam.utils import shared
 
 import schemas
 from schemas import article as A
@@ -41,10 +43,11 @@ from transforms.places import entity_place_fields
 __all__ = ['TagEntities', 'DEFAULT_ENTITY_TYPES', 'default_ner_models',
            'chunk_text', 'entity_rows', 'load_ner_pipeline', 'model_label',
            'tag_texts', 'find_mentions', 'gazetteer_entities', 'wikiner_label',
-           'uses_wikiner_scheme']
+           'uses_wikiner_scheme', 'ner_text']
 
 STAGE = 'entities'
 WARN_NO_NER_MODEL = 'no_ner_model'
+WARN_ENTITIES_PARTIAL = A.FLAG_ENTITIES_PARTIAL
 
 # English (OntoNotes) labels, and MISC: the other names of models that use
 # the WikiNER/CoNLL scheme (events, works, nationalities ...).
@@ -62,6 +65,18 @@ ARTICLES_PER_BATCH = 64  # most articles grouped per DoFn call
 MIN_ARTICLES_PER_BATCH = 8  # Beam's adaptive batching starts here
 PIPE_BATCH_SIZE = 32  # texts per nlp.pipe batch
 MAX_CHUNK_CHARS = 20_000  # longer texts are tagged in chunks of at most this size
+# Work budget of NER per article (spaCy's time grows with tokens, and its
+# tokenizer is quadratic on a long run of one symbol: 5 s for 4,000 '='):
+# a run of one repeated symbol longer than MAX_REPEATED_SYMBOLS is blanked
+# past its first REPEATED_SYMBOLS_KEPT characters (offsets are kept), and the
+# model reads at most MAX_NER_TOKENS tokens (words and symbols, as counted by
+# _TOKEN_ESTIMATE) of an article; an article read in part is flagged
+# ``entities_partial``.
+MAX_REPEATED_SYMBOLS = 20  # characters of one repeated symbol (=, *, _, -) read as they are
+REPEATED_SYMBOLS_KEPT = 3  # characters of a longer run kept; the rest become spaces
+MAX_NER_TOKENS = 10_000  # tokens per article handed to the model (about 7,500 words of prose)
+_REPEATED_SYMBOL = re.compile(r'([^\w\s]|_)\1{%d,}+' % MAX_REPEATED_SYMBOLS)
+_TOKEN_ESTIMATE = re.compile(r'[^\W_]++|\S')  # a run of letters and digits, or one other character
 # Components kept besides those NER listens to; everything else is removed.
 NER_COMPONENTS = ('ner', 'entity_ruler', 'span_ruler')
 # Shared embedding layers a NER component may listen to: loaded, then removed
@@ -149,6 +164,22 @@ def chunk_text(text, max_chars=MAX_CHUNK_CHARS):
   return chunks
 
 
+def _blank_run(match):
+  run = match.group()
+  return run[:REPEATED_SYMBOLS_KEPT] + ' ' * (len(run) - REPEATED_SYMBOLS_KEPT)
+
+
+def ner_text(text, max_tokens=MAX_NER_TOKENS):
+  """``(text, partial)``: what the model reads of an article, within the NER work budget.
+
+  The same length as the article's text up to the cut, so offsets hold.
+  """
+  text = _REPEATED_SYMBOL.sub(_blank_run, text)
+  last = next(itertools.islice(_TOKEN_ESTIMATE.finditer(text), max_tokens - 1, None), None)
+  partial = last is not None and last.end() < len(text.rstrip())
+  return (text[:last.end()] if partial else text), partial
+
+
 def uses_wikiner_scheme(nlp):
   """Whether a pipeline's NER labels are PER, LOC, ORG, MISC (French, German ... models)."""
   return 'ner' in nlp.pipe_names and set(nlp.get_pipe('ner').labels) <= WIKINER_SCHEME
@@ -168,7 +199,7 @@ def tag_texts(nlp, texts, entity_types, batch_size=PIPE_BATCH_SIZE, relabel=None
   """
   pieces = []
   for index, text in enumerate(texts):
-    for offset, chunk in chunk_text(text):
+    for offset, chunk in chunk_text(ner_text(text)[0]):
       pieces.append((index, offset, chunk))
   mentions = [[] for _ in texts]
   # spaCy's memory zone frees the strings and lexemes the batch added to the
@@ -267,27 +298,33 @@ class _TagEntitiesFn(beam.DoFn):
   def __init__(self, models, entity_types):
     self._models = dict(models)
     self._types = tuple(entity_types)
-    self._shared = shared.Shared()
     self._nlps = None
     self._gazetteers = None
 
   def setup(self):
     self._nlps = {}
     self._gazetteers = {}
-    for lang, model in sorted(self._models.items()):
-      loaded = self._shared.acquire(lambda m=model: _Loaded(m), tag=model)
-      self._nlps[lang] = loaded
+
+  def _model_of(self, lang):
+    """The language's model, loaded when its first article comes (None: no model for it)."""
+    model = self._models.get(lang)
+    if model is None:
+      return None
+    if lang not in self._nlps:
+      self._nlps[lang] = loaded_model(model)
       self._gazetteers[lang] = load_gazetteer(lang)
+    return self._nlps[lang]
 
   def process(self, batch):
     by_language = collections.defaultdict(list)
     for article in batch:
       by_language[article[A.LANGUAGE]].append(article)
     for lang, articles in sorted(by_language.items()):
-      loaded = self._nlps.get(lang)
+      loaded = self._model_of(lang)
       if loaded is None:
         for article in articles:
-          yield stage.warn(WARN_NO_NER_MODEL)
+          yield stage.warn(WARN_NO_NER_MODEL, stage.describe_input(
+              article[A.SOURCE_URI], article.get(A.URL)))
           if lang == A.UNDETERMINED_LANGUAGE:
             yield article
           else:
@@ -296,8 +333,9 @@ class _TagEntitiesFn(beam.DoFn):
       yield from self._tag(loaded, self._gazetteers[lang], articles)
 
   def _tag(self, loaded, gazetteer, articles):
+    budgeted = [ner_text(a[A.TEXT]) for a in articles]
     try:
-      found = find_mentions(loaded.nlp, [a[A.TEXT] for a in articles], self._types,
+      found = find_mentions(loaded.nlp, [text for text, _ in budgeted], self._types,
                             gazetteer, loaded.wikiner)
     except Exception:  # pylint: disable=broad-except
       if len(articles) == 1:
@@ -311,7 +349,12 @@ class _TagEntitiesFn(beam.DoFn):
           yield stage.dead_letter(STAGE, article[A.SOURCE_URI],
                                   type(error).__name__, repr(error), article)
       return
-    for article, mentions in zip(articles, found):
+    for article, mentions, (_, partial) in zip(articles, found, budgeted):
+      if partial:
+        yield stage.warn(WARN_ENTITIES_PARTIAL, stage.describe_input(
+            article[A.SOURCE_URI], article.get(A.URL) or article.get(A.TITLE)))
+        article = dict(article, **{A.FLAGS: list(article.get(A.FLAGS) or [])
+                                   + [A.FLAG_ENTITIES_PARTIAL]})
       yield with_entities(article, mentions, self._types, loaded.label, gazetteer)
 
 
@@ -322,6 +365,22 @@ class _Loaded:
     self.nlp = load_ner_pipeline(model)
     self.label = model_label(self.nlp)
     self.wikiner = uses_wikiner_scheme(self.nlp)
+
+
+_LOADED = {}  # model package -> _Loaded, for the life of the process (see loaded_model)
+_LOADED_LOCK = threading.Lock()
+
+
+def loaded_model(model):
+  """The process's one loaded ``model``, shared by its DoFns (as Beam's Shared would).
+
+  Kept for the life of the process, so the cycles of ``newsbeam watch`` in
+  one process load each language's model once (about 100 MB each).
+  """
+  with _LOADED_LOCK:
+    if model not in _LOADED:
+      _LOADED[model] = _Loaded(model)
+    return _LOADED[model]
 
 
 class TagEntities(beam.PTransform):

@@ -3,6 +3,9 @@
 Every feed URL leaves this stage as its entries (raw records), a counted drop
 (``not_modified`` for a 304), or a dead letter (stage ``fetch``: the HTTP
 failure, or a feed with no entries with the status and the parser's reason).
+An entry an earlier run of the output already wrote (its id or link is in the
+feed's state, ``seen_entries``) is counted as seen again, before any
+extraction, instead of being passed on to be dropped as a duplicate.
 A result per feed (status, validators, error) goes to the run report, from
 which the driver updates the conditional-GET state after the commit.
 """
@@ -22,14 +25,18 @@ from transforms.http import FetchError
 from transforms.http import acquire_client
 from transforms.http import map_by_host
 from transforms.http import parse_target
+from transforms.normalize import normalize_inline
 from transforms.read_feeds import entries_to_raw_records
 from transforms.read_feeds import parse_feed
+from transforms.urls import published_url
 
 __all__ = ['FetchFeeds', 'parse_feed_list', 'conditional_headers',
            'FeedListError', 'HTTP_FEED_FORMAT']
 
 STAGE = 'fetch'
 HTTP_FEED_FORMAT = 'http_feed'
+FEED_RECORD_FORMAT = 'feed'  # the input_format of a feed entry's article
+SITEMAP_RECORD_FORMAT = 'sitemap'  # the input_format of a sitemap URL's article (sitemaps.py)
 DROP_NOT_MODIFIED = 'not_modified'
 WARN_MALFORMED_FEED = 'malformed_feed'
 # Feeds fetched side by side by one DoFn call: large, so that many hosts
@@ -48,6 +55,7 @@ RESULT_FETCHED_AT = 'fetched_at'
 
 STATE_ETAG = 'etag'
 STATE_LAST_MODIFIED = 'last_modified'
+STATE_SEEN = 'seen_entries'  # entry keys (entry_key) written by earlier runs, newest first
 
 _URL_LINE = re.compile(r'^\s*(\S+)')
 
@@ -90,6 +98,27 @@ def parse_feed_list(text):
   return [check_feed_url(u.strip()) for u in dict.fromkeys(urls)]
 
 
+def entry_key(external_id, url):
+  """What identifies a feed entry between polls: its id (guid), else its link; None if neither."""
+  if external_id:
+    return 'id:' + external_id
+  return 'url:' + url if url else None
+
+
+def raw_entry_key(record):
+  """``entry_key`` of a raw feed record, from its fields as normalisation will make them."""
+  return entry_key(normalize_inline(record.get(A.EXTERNAL_ID)), published_url(record.get(A.URL)))
+
+
+def article_entry_key(article):
+  """``entry_key`` of an article from a feed fetched over HTTP; None for any other input."""
+  source = article.get(A.SOURCE_URI) or ''
+  if (article.get(A.INPUT_FORMAT) not in (FEED_RECORD_FORMAT, SITEMAP_RECORD_FORMAT) or
+      urllib.parse.urlsplit(source).scheme not in ('http', 'https')):
+    return None
+  return entry_key(article.get(A.EXTERNAL_ID), article.get(A.URL))
+
+
 def conditional_headers(state):
   """If-None-Match / If-Modified-Since from a feed's stored validators."""
   headers = {}
@@ -106,6 +135,9 @@ def _result(url, status=None, etag=None, last_modified=None, error_type=None,
           RESULT_LAST_MODIFIED: last_modified, RESULT_ERROR_TYPE: error_type,
           RESULT_MESSAGE: message, RESULT_ENTRIES: entries,
           RESULT_FETCHED_AT: datetime.datetime.now(datetime.timezone.utc).isoformat()}
+
+
+make_result = _result  # a feed-state result, for the sitemap reader's documents too
 
 
 def fetch_feed(client, url, state):
@@ -130,9 +162,15 @@ def fetch_feed(client, url, state):
     message = f'HTTP {response.status}; {parsed.describe_failure()}'
     return ([stage.dead_letter(STAGE, url, 'EmptyFeed', message, response.body)],
             _result(url, response.status, etag, last_modified, 'EmptyFeed', message))
-  outputs = [stage.warn(WARN_MALFORMED_FEED)] if parsed.warning else []
+  outputs = ([stage.warn(WARN_MALFORMED_FEED, stage.describe_input(url, f'({parsed.warning})'))]
+             if parsed.warning else [])
+  seen = frozenset(state.get(STATE_SEEN) or ())
   for record in entries_to_raw_records(parsed, url):
-    record[A.INPUT_FORMAT] = 'feed'
+    key = raw_entry_key(record)
+    if key in seen:
+      outputs.append(stage.seen_again(url, key))
+      continue
+    record[A.INPUT_FORMAT] = FEED_RECORD_FORMAT
     outputs.append(record)
   return outputs, _result(url, response.status, etag, last_modified,
                           message=parsed.warning, entries=len(parsed.entries))
@@ -156,9 +194,10 @@ def fetch_feed_safely(client, url, state):
 class _FetchFeedsFn(beam.DoFn):
   """Fetches a batch of feeds on a thread pool: different hosts overlap."""
 
-  def __init__(self, settings, states):
+  def __init__(self, settings, states, prefetched=None):
     self._settings = settings
     self._states = dict(states)
+    self._prefetched = dict(prefetched or {})  # url -> (outputs, result) fetched by the driver
     self._shared = shared.Shared()
     self._client = None
 
@@ -168,7 +207,8 @@ class _FetchFeedsFn(beam.DoFn):
   def process(self, urls):
     fetched = map_by_host(
         urls, lambda url: url,
-        lambda url: fetch_feed_safely(self._client, url, self._states.get(url, {})),
+        lambda url: self._prefetched.get(url) or fetch_feed_safely(
+            self._client, url, self._states.get(url, {})),
         self._settings.max_per_host)
     for outputs, result in fetched:
       yield from outputs
@@ -185,11 +225,12 @@ class FetchFeeds(beam.PTransform):
   the input format of each feed (``inputs``).
   """
 
-  def __init__(self, urls, settings, states, label=None):
+  def __init__(self, urls, settings, states, prefetched=None, label=None):
     super().__init__(label)
     self._urls = list(urls)
     self._settings = settings
     self._states = {u: states[u] for u in self._urls if u in states}
+    self._prefetched = dict(prefetched or {})  # see pipeline/poll.py: not fetched again
 
   def expand(self, pbegin):
     fetched = (pbegin
@@ -198,6 +239,8 @@ class FetchFeeds(beam.PTransform):
                | 'BatchFeeds' >> beam.BatchElements(min_batch_size=FEEDS_PER_BATCH,
                                                     max_batch_size=FEEDS_PER_BATCH)
                | 'Fetch' >> stage.ApplyStage(
-                   _FetchFeedsFn(self._settings, self._states), STAGE, fan_in=True,
+                   _FetchFeedsFn(self._settings, self._states, self._prefetched), STAGE,
+                   fan_in=True,
                    report_tags={FEED_RESULTS: R.FEEDS}))
-    return stage.with_input_formats(fetched, lambda _: HTTP_FEED_FORMAT, 'Feed')
+    return stage.with_input_formats(fetched, lambda _: HTTP_FEED_FORMAT, 'Feed',
+                                    seen_format=HTTP_FEED_FORMAT)

@@ -1,4 +1,4 @@
-"""Every input of a run, files, WARC archives and feeds, as one stream of raw records."""
+"""Every input of a run, files, WARC archives, feeds and sitemaps, as one stream of raw records."""
 
 import apache_beam as beam
 
@@ -8,12 +8,13 @@ from transforms.progress import ReportProgress
 from transforms.read_files import ReadArticleFiles
 from transforms.read_warc import ReadWarcFiles
 from transforms.read_warc import is_warc_path
+from transforms.sitemaps import ReadSitemaps
 
 __all__ = ['ReadInputs']
 
 
 class ReadInputs(beam.PTransform):
-  """Reads files and fetches feeds; returns one StageOutputs for both readers.
+  """Reads files and fetches feeds and sitemaps; returns one StageOutputs for all readers.
 
   Its reports count every input unit by format and hold each feed's result.
   No shuffle follows: on the DirectRunner a shuffle keeps its whole
@@ -21,8 +22,11 @@ class ReadInputs(beam.PTransform):
   newsbeam handles, so work is spread by file (ReadArticleFiles/SpreadFiles).
   """
 
-  def __init__(self, paths, feed_urls, http_settings, feed_states, label=None):
+  def __init__(self, paths, feed_urls, http_settings, feed_states, label=None,
+               sitemap_urls=(), prefetched=None):
     super().__init__(label)
+    self._prefetched = prefetched  # feeds the driver fetched already (pipeline/poll.py)
+    self._sitemap_urls = list(sitemap_urls)
     self._paths = list(paths)
     self._feed_urls = list(feed_urls)
     self._http_settings = http_settings
@@ -38,7 +42,10 @@ class ReadInputs(beam.PTransform):
       readers.append(pbegin | 'ReadWarcFiles' >> ReadWarcFiles(warcs))
     if self._feed_urls:
       readers.append(pbegin | 'FetchFeeds' >> FetchFeeds(
-          self._feed_urls, self._http_settings, self._feed_states))
+          self._feed_urls, self._http_settings, self._feed_states, self._prefetched))
+    if self._sitemap_urls:
+      readers.append(pbegin | 'ReadSitemaps' >> ReadSitemaps(
+          self._sitemap_urls, self._http_settings, self._feed_states))
     records = ([r.records for r in readers]
                | 'MergeRawRecords' >> beam.Flatten(pipeline=pbegin.pipeline)
                | 'InputProgress' >> ReportProgress('inputs read:'))
