@@ -16,11 +16,9 @@ threshold. Training needs scikit-learn; the written model does not.
 
 import argparse
 import collections
-import gzip
 import hashlib
 import json
 import pathlib
-import re
 import sys
 
 import numpy as np
@@ -29,13 +27,28 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
   sys.path.insert(0, str(REPO))
 
-from transforms import extract  # pylint: disable=wrong-import-position
-from transforms import paragraph_cleaner as pc  # pylint: disable=wrong-import-position
-from transforms import paragraph_features as pf  # pylint: disable=wrong-import-position
+# pylint: disable=wrong-import-position
+from scripts.cleaner_labels import BOILERPLATE
+from scripts.cleaner_labels import CONTENT
+from scripts.cleaner_labels import DEFAULT_EVAL_DIR
+from scripts.cleaner_labels import MAX_BOILERPLATE_OVERLAP
+from scripts.cleaner_labels import MIN_CONTENT_OVERLAP
+from scripts.cleaner_labels import SHORT_TOKENS
+from scripts.cleaner_labels import SPAN_MARGIN
+from scripts.cleaner_labels import TRAIN_SET
+from scripts.cleaner_labels import TRUNCATED_GOLD_PROSE
+from scripts.cleaner_labels import UNLABELLED
+from scripts.cleaner_labels import VALIDATION_PERCENT
+from scripts.cleaner_labels import GoldIndex
+from scripts.cleaner_labels import is_validation_site
+from scripts.cleaner_labels import label_paragraphs
+from scripts.cleaner_labels import load_pages
+from scripts.cleaner_labels import page_inputs
+from scripts.cleaner_labels import site_of
+from transforms import paragraph_cleaner as pc
+from transforms import paragraph_features as pf
 
-DEFAULT_EVAL_DIR = REPO.parent / 'shared' / 'eval'
 DEFAULT_OUT = REPO / 'transforms' / 'models'
-TRAIN_SET = 'article-extraction-2025'
 DEFAULT_DATE = '2026-12-01'  # written in the model card; a flag, not the clock
 MODEL_FILE = 'paragraph_cleaner-v1.json'
 CARD_FILE = 'PARAGRAPH_CLEANER.md'
@@ -51,21 +64,6 @@ SHORT_SLICE_PARAGRAPHS = (3, pc.SHORT_ARTICLE_PARAGRAPHS)  # smallest and larges
 LEFTOVER_SLICES = 2  # windows of content paragraphs with boilerplate put in, per page
 LEFTOVER_MAX_WORDS = 60  # boilerplate blocks put in such a window have at most this many words
 PATH_WEIGHTS = {'text': 0.4, 'html': 0.4, SHORT_PATH: 0.2}  # share of the training weight
-VALIDATION_PERCENT = 25  # share of sites held out, by hash of the registered domain
-
-# Labels.
-CONTENT, BOILERPLATE, UNLABELLED = 0, 1, -1
-SHINGLE_TOKENS = 3  # long paragraphs are matched to the gold text by token trigrams
-SHORT_TOKENS = 5  # shorter paragraphs are matched as whole gold lines instead
-MIN_CONTENT_OVERLAP = 0.5  # share of trigrams in the gold text: content from here
-MAX_BOILERPLATE_OVERLAP = 0.2  # ... boilerplate up to here, unlabelled between
-MIN_SNIPPET_CHARS = 8  # a paragraph inside a with/without snippet counts from this length
-SPAN_MARGIN = 1  # short gold lines count as content this many paragraphs around the long ones
-# Some gold texts stop early: when at least this many prose paragraphs (of at
-# least PROSE_TOKENS tokens) labelled boilerplate follow the last content
-# paragraph, the labels between the two are dropped as unreliable.
-TRUNCATED_GOLD_PROSE = 3
-PROSE_TOKENS = 15
 
 # Model.
 RANDOM_STATE = 20251201
@@ -78,172 +76,47 @@ PROSE_WORDS = 10  # a content paragraph of at least this many words counts as pr
 PAGE_WEIGHT_CAP = 300  # a page's labelled paragraphs weigh at most this many in total
 MIN_LANGUAGE_PAGES = 20  # validation pages a language needs for figures of its own
 THRESHOLD_GRID = tuple(round(0.5 + 0.005 * i, 3) for i in range(100))  # 0.5 .. 0.995
+TOP_FEATURES = 12  # features named per stage in the model card, by share of splits
+# What was tried for this model and not kept, for the model card (measured
+# with benchmarks/quality_cleaning.py on held-out or tuning sites).
+TRIED_NOT_KEPT = (
+    'Features meant to travel across years (runs of short lines, distances before and after '
+    'the page\'s main run of prose and its share of the words, share of the characters before '
+    'a paragraph, raw share of capitalised words), trained with 2 folds to save time: the new '
+    'features took 26 % of the first stage\'s splits (`chars_before_share` the most used), '
+    'but the thresholds rose (text 0.885, html 0.705) and on held-out sites it traded '
+    'recall for content: whole-page boilerplate F1 / content blocks lost 2025 0.806 / 4.9 % '
+    '(this model 0.824 / 4.0 %), Dragnet 0.706 / 7.3 % (0.762 / 10.7 %), CleanEval '
+    '0.735 / 3.4 % (0.733 / 6.8 %), CleanPortalEval 0.925 / 11.4 % (0.947 / 11.9 %), 61 pages '
+    '0.919 / 1.3 % (0.921 / 3.1 %); html-path word F1 unchanged (within 0.001). Not a win '
+    'everywhere, so not shipped; at equal thresholds on Dragnet\'s tuning half it kept the '
+    'recall with 1.6 points less content lost.',
+    'Retrained with 4 folds (thresholds text 0.815, html 0.615), still mixed on held-out sites: '
+    'whole-page F1 / content lost 2025 0.821 / 4.3 %, Dragnet 0.724 / 9.3 %, CleanEval '
+    '0.750 / 3.2 %, CleanPortalEval 0.938 / 12.7 %, 61 pages 0.936 / 1.7 %; html word F1 '
+    '0.9333 / 0.9136 / 0.8793 / 0.9691 / 0.9783 (this model 0.9331 / 0.9150 / 0.8791 / '
+    '0.9693 / 0.9788), `without` left on 2025 0.040 (0.039): less content lost on three '
+    'sources, lower F1 on three, so not shipped either.',
+    'Deciding on the whole page\'s blocks on the HTML path (item 3: trafilatura\'s choice kept '
+    'unless the rules or the classifier remove it, a block it left out put back when the '
+    'classifier scores it below 0.02, 0.05 or 0.1): word F1 0.917, 0.863, 0.819 on 200 pages '
+    'of Dragnet\'s tuning half against 0.947 for trafilatura alone (comments, teasers and '
+    'captions of older pages score as content), so the HTML stage keeps deciding on '
+    'trafilatura\'s paragraphs (`benchmarks/quality_cleaning.py --dom` measures it).',
+)
 
-_SPACES = re.compile(r'\s+')
-_CJK = '\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff'
-_LABEL_TOKEN = re.compile(rf'[{_CJK}]|[^\W{_CJK}]+')
-_CELL_SEPARATOR = re.compile(r'[\t|]')
-
-
-def site_of(url):
-  """Registered domain of a page URL (``news.bbc.co.uk`` -> ``bbc.co.uk``)."""
-  import tld  # pylint: disable=import-outside-toplevel
-  host = (re.sub(r'^[a-z]+://', '', (url or '').lower()).split('/')[0]
-          .split(':')[0].strip('.'))
-  try:
-    return tld.get_fld(f'http://{host}', fail_silently=True) or host
-  except Exception:  # pylint: disable=broad-except
-    return host
-
-
-def is_validation_site(site):
-  """Deterministic site-level split: about VALIDATION_PERCENT % of sites."""
-  digest = hashlib.sha256(site.encode('utf-8')).digest()
-  return int.from_bytes(digest[:4], 'big') % 100 < VALIDATION_PERCENT
-
-
-def load_pages(eval_dir, name, limit=None):
-  """``[(page_id, html, truth)]`` of one eval set, in id order."""
-  folder = pathlib.Path(eval_dir) / name
-  truth = json.loads((folder / 'ground-truth.json').read_text(encoding='utf-8'))
-  pages = []
-  for page_id in sorted(truth)[:limit]:
-    raw = gzip.decompress((folder / 'html' / f'{page_id}.html.gz').read_bytes())
-    pages.append((page_id, raw.decode('utf-8', errors='replace'), truth[page_id]))
-  return pages
-
-
-def page_blocks(html):
-  """A page's whole visible text, one block per block-level element or line break."""
-  return extract.page_blocks(html)
-
-
-def html_paragraphs(html, url):
-  """Paragraphs newsbeam's HTML stage would keep before its rules (title line dropped)."""
-  from transforms.normalize import normalize_text  # pylint: disable=import-outside-toplevel
-  extracted = extract.extract_main_text(html, url)
-  text = normalize_text(extracted['text']) if extracted else ''
-  return text.split('\n\n') if text else []
-
-
-def _label_tokens(text):
-  return _LABEL_TOKEN.findall(text.casefold())
-
-
-def _squash(text):
-  return _SPACES.sub(' ', text.casefold()).strip()
-
-
-class GoldIndex:
-  """What a page's gold text and snippets say about a paragraph."""
-
-  def __init__(self, truth):
-    tokens = _label_tokens(truth.get('articleBody') or '')
-    self.shingles = set(_shingles(tokens))
-    lines = (truth.get('articleBody') or '').split('\n')
-    self.line_tokens = [tuple(_label_tokens(line)) for line in lines]
-    # A table row of the gold (cells between tabs or pipes) also gives one line per cell.
-    cells = [tuple(_label_tokens(cell)) for line in lines if _CELL_SEPARATOR.search(line)
-             for cell in _CELL_SEPARATOR.split(line)]
-    self.lines = {t for t in self.line_tokens + cells if t}
-    self.text = ' '.join(' '.join(t) for t in self.line_tokens if t)
-    self.title = tuple(_label_tokens(truth.get('title') or ''))
-    self.with_ = [_squash(s) for s in truth.get('with') or () if s.strip()]
-    self.without = [_squash(s) for s in truth.get('without') or () if s.strip()]
-
-  def label(self, paragraph):
-    """CONTENT, BOILERPLATE or UNLABELLED for one paragraph of the page."""
-    return self.judge(paragraph)[0]
-
-  def judge(self, paragraph):
-    """``(label, share)``: the paragraph's label and the share of it that is gold text."""
-    tokens = tuple(_label_tokens(paragraph))
-    if not tokens:
-      return UNLABELLED, 0.0
-    squashed = _squash(paragraph)
-    in_with = _matches_snippet(squashed, self.with_)
-    in_without = _matches_snippet(squashed, self.without)
-    if in_with and in_without:
-      return UNLABELLED, 0.5
-    if in_with:
-      return CONTENT, 1.0
-    if in_without:
-      return BOILERPLATE, 0.0
-    if tokens == self.title:
-      return UNLABELLED, 0.0
-    if len(tokens) < SHORT_TOKENS:
-      if tokens in self.lines:
-        return CONTENT, 1.0
-      if f' {" ".join(tokens)} ' in f' {self.text} ':
-        return UNLABELLED, 0.5
-      return BOILERPLATE, 0.0
-    shingles = _shingles(tokens)
-    overlap = sum(1 for s in shingles if s in self.shingles) / len(shingles)
-    if overlap >= MIN_CONTENT_OVERLAP:
-      return CONTENT, overlap
-    if overlap <= MAX_BOILERPLATE_OVERLAP:
-      return BOILERPLATE, overlap
-    return UNLABELLED, overlap
-
-
-def _shingles(tokens):
-  return [tuple(tokens[i:i + SHINGLE_TOKENS])
-          for i in range(max(1, len(tokens) - SHINGLE_TOKENS + 1))]
-
-
-def _matches_snippet(squashed, snippets):
-  """A snippet inside the paragraph, or a long enough paragraph inside a snippet."""
-  return any(s in squashed or (len(squashed) >= MIN_SNIPPET_CHARS and squashed in s)
-             for s in snippets)
-
-
-def label_paragraphs(paragraphs, gold):
-  """Labels and gold shares of a page's paragraphs.
-
-  A short paragraph that matches a gold line but lies away from the page's
-  long content paragraphs (a menu item named like a heading of the article)
-  and the gap a truncated gold leaves are unlabelled.
-  """
-  judged = [gold.judge(p) for p in paragraphs]
-  labels = [label for label, _ in judged]
-  shares = [share for _, share in judged]
-  lengths = [len(_label_tokens(p)) for p in paragraphs]
-  long_content = [i for i, label in enumerate(labels)
-                  if label == CONTENT and lengths[i] >= SHORT_TOKENS]
-  if long_content:
-    first, last = long_content[0] - SPAN_MARGIN, long_content[-1] + SPAN_MARGIN
-    for i, label in enumerate(labels):
-      if label == CONTENT and lengths[i] < SHORT_TOKENS and not first <= i <= last:
-        labels[i], shares[i] = UNLABELLED, 0.5
-  content = [i for i, label in enumerate(labels) if label == CONTENT]
-  if not content:
-    return labels, shares
-  after = content[-1]
-  prose = [i for i in range(after + 1, len(paragraphs))
-           if labels[i] == BOILERPLATE and len(_label_tokens(paragraphs[i])) >= PROSE_TOKENS
-           and not _matches_snippet(_squash(paragraphs[i]), gold.without)]
-  if len(prose) >= TRUNCATED_GOLD_PROSE:
-    for i in range(after + 1, prose[-1] + 1):
-      if not _matches_snippet(_squash(paragraphs[i]), gold.without):
-        labels[i], shares[i] = UNLABELLED, 1.0
-  return labels, shares
 
 
 # Samples: one per page and path.
 
 
-def page_samples(pages, cache=None):
+def page_samples(pages, cache_dir=None):
   """``[(page_id, site, path, paragraphs, labels, gold shares)]`` for both paths of each page."""
+  inputs = page_inputs(pages, cache_dir)
   samples = []
-  for page_id, html, truth in pages:
+  for page_id, _, truth in pages:
     site = site_of(truth.get('url'))
-    key = hashlib.sha256(html.encode('utf-8')).hexdigest()[:16]
-    if cache is not None and key in cache:
-      blocks, paragraphs = cache[key]
-    else:
-      blocks, paragraphs = page_blocks(html), html_paragraphs(html, truth.get('url'))
-      if cache is not None:
-        cache[key] = (blocks, paragraphs)
+    blocks, paragraphs = inputs[page_id]
     gold = GoldIndex(truth)
     for path, items in (('text', blocks), ('html', paragraphs)):
       if items:
@@ -295,19 +168,6 @@ def short_slices(samples):
       slices.append((page_id, site, SHORT_PATH, [r[0] for r in rows], [r[1] for r in rows],
                      [r[2] for r in rows]))
   return slices
-
-
-def _read_cache(path):
-  if path and pathlib.Path(path).exists():
-    with gzip.open(path, 'rt', encoding='utf-8') as f:
-      return {k: tuple(v) for k, v in json.load(f).items()}
-  return {} if path else None
-
-
-def _write_cache(path, cache):
-  if path:
-    with gzip.open(path, 'wt', encoding='utf-8') as f:
-      json.dump(cache, f, sort_keys=True)
 
 
 class Dataset:
@@ -573,7 +433,13 @@ def model_card(document, metrics, summary):
       '## Data and labels',
       '',
       f'- `../shared/eval/{TRAIN_SET}` (WCXB development split, CC-BY-4.0): '
-      f'{summary["pages"]} pages, {summary["sites"]} sites. The older 61-page set is not used.',
+      f'{summary["pages"]} pages, {summary["sites"]} sites, is the only training data: its '
+      'licence lets a model made from it be shipped. The older sets are used only to choose '
+      'features and to validate, never to fit or to set a threshold: Dragnet (2012 news and '
+      'blogs; AGPLv3, which would bind the model), CleanEval 2007 and CleanPortalEval 2012-13 '
+      '(no licence stated) and the 61 news pages; their sites are split by hash '
+      '(`scripts/cleaner_labels.py`), half for choosing, half held out, and '
+      '`benchmarks/quality_cleaning.py` reports each source on its own.',
       '- text path: the whole visible text of a page (lxml; script, style, noscript,',
       '  template, head and svg dropped), one block per block-level element or line break.',
       '- html path: `transforms.extract.extract_main_text` (trafilatura 2.3.1',
@@ -658,6 +524,20 @@ def model_card(document, metrics, summary):
       'Stage two adds (`STACK_FEATURE_NAMES`): ' +
       ', '.join(f'`{n}`' for n in pf.STACK_FEATURE_NAMES) + '.',
       '',
+      f'Which features carry the weight (share of the trees\' splits, the {TOP_FEATURES} most '
+      'used of each stage):',
+      '',
+  ]
+  names = (pf.FEATURE_NAMES, pf.FEATURE_NAMES + pf.STACK_FEATURE_NAMES)
+  for number, (stage, stage_names) in enumerate(zip(document['stages'], names), 1):
+    shares = split_shares(stage, stage_names)[:TOP_FEATURES]
+    lines.append(f'- stage {number}: ' + ', '.join(f'`{n}` {share:.1%}' for n, share in shares))
+  lines += [
+      '',
+      'Tried and not kept:',
+      '',
+      *(f'- {line}' for line in TRIED_NOT_KEPT),
+      '',
       '## Limits',
       '',
       '- Labels come from one gold text per page and are noisy: short lines (table cells,',
@@ -668,7 +548,10 @@ def model_card(document, metrics, summary):
       '- The model sees one article at a time; boilerplate repeated across a source is the',
       '  job of the per-source repeat filter.',
       '- Trained on 2025 pages, mostly English; other years and languages are measured only',
-      '  through the validation sites and the benchmark.',
+      '  through the validation sites and the benchmark (older sources: see above). The most',
+      '  used features describe the whole page (paragraph count, shares of short and prose',
+      '  paragraphs): 2010-era pages, with longer menus and comment threads, fall outside the',
+      '  2025 shapes, which is where the text path loses recall on older sources.',
       '- On the html path the classifier can only remove: removing every labelled boilerplate',
       '  paragraph of trafilatura\'s output would give a word F1 of about 0.95 on the',
       '  validation sites. Putting back whole-page blocks this model scores as content where',
@@ -679,6 +562,14 @@ def model_card(document, metrics, summary):
   return '\n'.join(lines)
 
 
+def split_shares(stage, names):
+  """``[(feature name, share of the stage's splits)]``, most used first (ties by name)."""
+  counts = collections.Counter(names[f] for f, left in zip(stage['feature'], stage['left'])
+                               if left != -1)
+  total = sum(counts.values()) or 1
+  return sorted(((n, c / total) for n, c in counts.items()), key=lambda item: (-item[1], item[0]))
+
+
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   parser.add_argument('--eval-dir', default=str(DEFAULT_EVAL_DIR))
@@ -686,20 +577,25 @@ def main(argv=None):
   parser.add_argument('--limit', type=int, default=None, help='use only the first N pages')
   parser.add_argument('--date', default=DEFAULT_DATE, help='training date for the model card')
   parser.add_argument('--cache', default=None,
-                      help='gzipped JSON file caching extracted paragraphs between runs')
+                      help='folder caching extracted paragraphs and page blocks between runs')
+  parser.add_argument('--card-only', action='store_true',
+                      help='rewrite the model card of the model already in --out, no training')
   args = parser.parse_args(argv)
   eval_dir = pathlib.Path(args.eval_dir)
   if not (eval_dir / TRAIN_SET).exists():
     sys.exit(f'{eval_dir / TRAIN_SET} is missing: training needs ../shared/eval')
   pages = load_pages(eval_dir, TRAIN_SET, args.limit)
-  cache = _read_cache(args.cache)
-  samples = page_samples(pages, cache)
-  _write_cache(args.cache, cache)
+  samples = page_samples(pages, args.cache)
   data = Dataset(samples + short_slices(samples))
   validation = np.array([is_validation_site(s) for s in data.sites])
   train = ~validation
-  stages, oof = train_model(data, train)
-  thresholds = {path: choose_threshold(oof, data, train, path) for path in THRESHOLD_PATHS}
+  out = pathlib.Path(args.out)
+  if args.card_only:
+    written = json.loads((out / MODEL_FILE).read_text(encoding='utf-8'))
+    stages, thresholds = written['stages'], written['thresholds']
+  else:
+    stages, oof = train_model(data, train)
+    thresholds = {path: choose_threshold(oof, data, train, path) for path in THRESHOLD_PATHS}
   scores = predict(stages, data)
   metrics = {}
   for path in PATHS:
@@ -734,9 +630,11 @@ def main(argv=None):
   }
   document = model_document(stages, thresholds,
                             {k: v for k, v in summary.items() if k != 'validation_languages'})
-  out = pathlib.Path(args.out)
   out.mkdir(parents=True, exist_ok=True)
-  write_model(out / MODEL_FILE, document)
+  if args.card_only:
+    document = dict(document, training=written['training'])
+  else:
+    write_model(out / MODEL_FILE, document)
   (out / CARD_FILE).write_text(model_card(document, metrics, summary), encoding='utf-8')
   print(f'wrote {out / MODEL_FILE} and {out / CARD_FILE}; thresholds {thresholds}')
   for (name, _), m in metrics.items():

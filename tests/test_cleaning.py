@@ -3,10 +3,12 @@
 import json
 
 import duckdb
+import pytest
 
 from tests.conftest import SAMPLES
 from tests.conftest import articles_table
 from tests.conftest import run_newsbeam
+from transforms.boilerplate_rules import apply_rules
 
 AGGREGATOR_FEED = '''<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Link Aggregator</title>
@@ -99,3 +101,36 @@ def test_drops_say_which_title_was_dropped(tmp_path):
                      ).fetchall()
   assert drops == [('duplicate_id', 'As fears of a Ukrainian invasion grow, Russia and '
                     'Belarus will hold joint military exercises.')]
+
+
+OPENING = ('The council voted on Tuesday to rebuild the old bridge over the river after years '
+           'of delay.')
+
+
+@pytest.mark.parametrize('paragraph', [
+    'Sie wollen keine Nachricht aus Ihrer Stadt verpassen? Melden Sie sich hier für unseren '
+    'kostenlosen Newsletter an.',
+    'Sie wollen keine Nachricht aus Ihrer Stadt verpassen? Melden Sie sich ...',
+    'Wollen Sie nichts mehr verpassen? Dann abonnieren Sie unseren Newsletter.',
+    'Verpassen Sie keine Nachrichten mehr: Melden Sie sich jetzt an.',
+    'Vous ne voulez rien manquer ? Inscrivez-vous à notre newsletter.',
+    'Ne manquez aucune actualité : abonnez-vous à notre newsletter.',
+    '¿No quieres perderte nada? Suscríbete a nuestro boletín.',
+    'No te pierdas ninguna noticia: suscríbete a nuestra newsletter.',
+    "Don't want to miss a thing? Sign up for our daily email.",
+    'Never miss a story: subscribe to our newsletter.',
+])
+def test_dont_miss_sign_up_asks_are_removed_as_newsletter(paragraph):
+  assert apply_rules(f'{OPENING}\n\n{paragraph}') == (OPENING, [('newsletter', paragraph)])
+
+
+@pytest.mark.parametrize('paragraph', [
+    'Sie wollen keine Steuern zahlen, sagte der Minister, und das Land müsse sparen.',
+    'Verpassen Sie keine Gelegenheit, sagte der Trainer seinen Spielern vor dem Spiel.',
+    'Ne manquez pas le match ce soir, a dit le maire.',
+    'No te pierdas nada de la final, dijo el entrenador a los periodistas.',
+    "Don't want to miss the final? Tickets go on sale at noon, the club said.",
+])
+def test_prose_about_missing_things_is_kept(paragraph):
+  text = f'{OPENING}\n\n{paragraph}'
+  assert apply_rules(text) == (text, [])
