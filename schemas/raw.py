@@ -10,6 +10,8 @@ PUBLISHED = 'published'
 MODIFIED = 'modified'  # the input's own last-modified date (a feed's updated), if it has one
 HEADER_DATE = 'header_date'
 FEED_TITLE = 'feed_title'
+# A feed entry's feedburner:origLink: the article behind a Feedburner link.
+ORIGINAL_LINK = 'original_link'
 FOLDER_NAME = 'folder_name'
 FETCHED_AT = 'fetched_at'  # when the page was fetched (a WARC-Date): the base of relative dates
 # The dates a page states, found where the HTML is (transforms.dates.find_page_dates):

@@ -25,6 +25,9 @@ DEAD_LETTER_EXAMPLES = 'dead_letter_examples'
 DEAD_LETTER_SHARE = 'dead_letter_share'
 WALL_SECONDS = 'wall_seconds'
 WARNINGS_BY_KIND = 'warnings_by_kind'
+WARNING_INPUTS = 'warning_inputs'
+SEEN_AGAIN = 'seen_again'
+SEEN_AGAIN_BY_FEED = 'seen_again_by_feed'
 FILES_WRITTEN = 'files_written'
 FEEDS_BY_STATUS = 'feeds_by_status'
 FAILING_FEEDS = 'failing_feeds'
@@ -41,6 +44,8 @@ STATUS_SUCCEEDED = 'succeeded'
 STATUS_RECOVERED = 'recovered'
 # A `newsbeam compact` run: it read and wrote no articles, only files.
 STATUS_COMPACTED = 'compacted'
+# A polled run whose feeds brought nothing new: committed with no pipeline.
+STATUS_NOTHING_NEW = 'nothing_new'
 
 COUNTS_BY_KEY = pa.map_(pa.string(), pa.int64())
 
@@ -68,6 +73,12 @@ RUN_SCHEMA = pa.schema([
     pa.field(DEAD_LETTER_SHARE, pa.float64(), nullable=False),
     pa.field(WALL_SECONDS, pa.float64(), nullable=False),
     pa.field(WARNINGS_BY_KIND, COUNTS_BY_KEY),
+    # Warning kind -> the first inputs it names ('<feed or file> <entry>').
+    pa.field(WARNING_INPUTS, pa.map_(pa.string(), pa.list_(pa.string()))),
+    # Entries of polled feeds already written by an earlier run: counted, not
+    # written or dropped again (part of the accounting identity).
+    pa.field(SEEN_AGAIN, pa.int64(), nullable=False),
+    pa.field(SEEN_AGAIN_BY_FEED, COUNTS_BY_KEY),
     pa.field(FILES_WRITTEN, pa.int64(), nullable=False),
     # Feeds fetched over HTTP by outcome: '200', '304', '404', 'Timeout', ...
     pa.field(FEEDS_BY_STATUS, COUNTS_BY_KEY),
@@ -115,5 +126,5 @@ def make_manifest(run_id, status, started_at, finished_at, arguments, output, **
   inputs = row[INPUTS_READ]
   row[DEAD_LETTER_SHARE] = round(row[DEAD_LETTERED] / inputs, 6) if inputs else 0.0
   row[ACCOUNTING_BALANCED] = (
-      inputs == row[ARTICLES_WRITTEN] + row[DROPPED] + row[DEAD_LETTERED])
+      inputs == row[ARTICLES_WRITTEN] + row[DROPPED] + row[DEAD_LETTERED] + row[SEEN_AGAIN])
   return row

@@ -28,9 +28,12 @@ from schemas import article as A
 from transforms import stage
 from transforms.boilerplate_rules import DEFAULT_RULES
 from transforms.boilerplate_rules import PARAGRAPH_SEPARATOR
+from transforms.boilerplate_rules import WARN_CLEANING_PARTIAL
 from transforms.boilerplate_rules import WARN_RULE_TIMEOUT
+from transforms.boilerplate_rules import examined_count
 from transforms.boilerplate_rules import match_rule
 from transforms.boilerplate_rules import paragraph_fingerprint
+from transforms.language import word_count
 from transforms.normalize import make_content_hash
 from transforms.paragraph_cleaner import classify_paragraphs
 from transforms.paragraph_cleaner import load_cleaner_model
@@ -73,7 +76,7 @@ def with_removed(article, text, removed):
   return dict(article, **{
       A.TEXT: text,
       A.BOILERPLATE: audit,
-      A.WORD_COUNT: len(text.split()),
+      A.WORD_COUNT: word_count(text),
       A.CONTENT_HASH: make_content_hash(text),
   })
 
@@ -98,20 +101,23 @@ def clean_paragraphs(paragraphs, rules, model=None, path='text', timeouts=None):
 
   ``removed`` holds ``(rule, paragraph)`` for rules and ``(RULE_CLASSIFIER,
   paragraph, score)`` for the classifier, in text order. The classifier sees
-  every paragraph, including those a rule removes.
+  every paragraph, including those a rule removes. Paragraphs past the work
+  budget (``examined_count``) are kept unexamined.
   """
+  budget, count = examined_count(paragraphs), len(paragraphs)  # tail rules: the article's end
+  paragraphs, unexamined = paragraphs[:budget], paragraphs[budget:]
   decisions = (classify_paragraphs(paragraphs, model, path) if model is not None
                else [(False, None)] * len(paragraphs))
   kept, removed = [], []
   for index, (paragraph, (is_boilerplate, score)) in enumerate(zip(paragraphs, decisions)):
-    rule = match_rule(paragraph, index, len(paragraphs), rules, timeouts)
+    rule = match_rule(paragraph, index, count, rules, timeouts)
     if rule:
       removed.append((rule, paragraph))
     elif is_boilerplate:
       removed.append((RULE_CLASSIFIER, paragraph, score))
     else:
       kept.append(paragraph)
-  return kept, removed
+  return kept + unexamined, removed
 
 
 def article_key(article):
@@ -153,6 +159,9 @@ class _CleanParagraphsFn(beam.DoFn):
 
   def process(self, article):
     paragraphs = _paragraphs(article)
+    if examined_count(paragraphs) < len(paragraphs):
+      article = with_flag(article, A.FLAG_CLEANING_PARTIAL)
+      yield stage.warn(WARN_CLEANING_PARTIAL)
     timeouts = []
     kept, removed = clean_paragraphs(paragraphs, self._rules, self._model,
                                      classifier_path(article), timeouts)

@@ -14,10 +14,14 @@ import schemas
 from schemas import article as A
 from schemas import raw as R
 from transforms import stage
+from transforms.authors import load_place_names
+from transforms.authors import split_authors
 from transforms.dates import resolve_dates
 from transforms.decode import replace_lone_surrogates
 from transforms.language import detect_language
-from transforms.language import load_detector_factory
+from transforms.language import shared_detector_factory
+from transforms.language import word_count
+from transforms.metadata import metadata_of
 from transforms.urls import canonicalize_url
 from transforms.urls import hash_parts
 from transforms.urls import host_of
@@ -99,7 +103,7 @@ def normalize_record(raw, run_id, ingested_at, tracking_params=(), guess_languag
   """
   text = normalize_text(raw.get(A.TEXT))
   url = published_url(raw.get(A.URL))
-  canonical = canonicalize_url(url, tracking_params)
+  canonical = canonicalize_url(url, tracking_params, raw.get(R.ORIGINAL_LINK))
   title = normalize_inline(raw.get(A.TITLE))
   origin = raw.get(A.TEXT_ORIGIN) or A.TEXT_FROM_FILE
   if is_placeholder_text(text) and canonical and title:
@@ -111,8 +115,8 @@ def normalize_record(raw, run_id, ingested_at, tracking_params=(), guess_languag
   legacy_url = legacy_canonical_url(raw.get(A.URL))
   legacy_id = make_article_id(legacy_url, source_of(raw, legacy_url), title, text)
   dates = resolve_dates(raw, ingested_at, guess_language)
-  authors = [a for a in (normalize_inline(a) for a in raw.get(A.AUTHORS) or [])
-             if a]
+  authors, author_orgs = split_authors(
+      [a for a in (normalize_inline(a) for a in raw.get(A.AUTHORS) or []) if a])
   article = {
       A.ARTICLE_ID: article_id,
       A.LEGACY_ARTICLE_ID: legacy_id if legacy_id != article_id else None,
@@ -123,9 +127,11 @@ def normalize_record(raw, run_id, ingested_at, tracking_params=(), guess_languag
       A.SOURCE: source,
       A.TITLE: title,
       A.TEXT: text,
-      A.AUTHORS: list(dict.fromkeys(authors)),
+      A.AUTHORS: authors,
+      A.AUTHOR_ORGS: author_orgs,
       A.CATEGORIES: [c for c in (normalize_inline(c) for c in raw.get(A.CATEGORIES) or [])
                      if c],
+      **metadata_of(raw),  # description, image_url, keywords, ... (transforms.metadata)
       A.PUBLISHED_AT: dates.published,
       A.MODIFIED_AT: dates.modified,
       A.INGESTED_AT: ingested_at,
@@ -133,12 +139,12 @@ def normalize_record(raw, run_id, ingested_at, tracking_params=(), guess_languag
       A.MODIFIED_SOURCE: dates.modified_source,
       A.LANGUAGE: None,
       A.LANGUAGE_CONFIDENCE: None,
-      A.WORD_COUNT: len(text.split()),
+      A.WORD_COUNT: word_count(text),
       A.CONTENT_HASH: make_content_hash(text),
       A.TEXT_ORIGIN: origin,
       A.FULL_TEXT_ERROR: replace_lone_surrogates(raw.get(A.FULL_TEXT_ERROR)),
       A.BOILERPLATE: [],
-      A.FLAGS: [],
+      A.FLAGS: list(raw.get(A.FLAGS) or []),  # a reader's flags (text_cut)
       A.PLACES: [],
       A.STORY_ID: None,  # set by AssignStories
       A.ENTITIES: [],
@@ -159,14 +165,14 @@ class _NormalizeFn(beam.DoFn):
     self._run_id = run_id
     self._ingested_at = ingested_at
     self._tracking_params = tuple(tracking_params)
-    self._detector = None
+
+  def setup(self):
+    load_place_names()  # the place test of bylines (transforms.authors)
 
   def _guess_language(self, text):
-    # Loaded on first use, not in setup(): it takes about 1.4 s and most runs
-    # never need it (ISO 8601 and RFC 822 dates do not).
-    if self._detector is None:
-      self._detector = load_detector_factory()
-    language, _ = detect_language(text, self._detector)
+    # The process's one detector (the language stage's too), loaded on first
+    # use: it takes about 1.4 s and ISO 8601 and RFC 822 dates never need it.
+    language, _ = detect_language(text, shared_detector_factory())
     return None if language == A.UNDETERMINED_LANGUAGE else language
 
   def process(self, raw):
@@ -176,7 +182,10 @@ class _NormalizeFn(beam.DoFn):
       yield stage.warn(warning)
     if article is None:
       yield stage.drop(DROP_EMPTY_TEXT, STAGE, replace_lone_surrogates(raw[A.SOURCE_URI]),
-                       title=normalize_inline(raw.get(A.TITLE)))
+                       title=normalize_inline(raw.get(A.TITLE)),
+                       detail=('no text in the input' if not (raw.get(A.TEXT) or '').strip()
+                               else 'no text left after normalisation (controls, '
+                               'invisible characters)'))
       return
     yield article
 
