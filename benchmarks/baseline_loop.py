@@ -56,10 +56,15 @@ def _article(obj, factory, model, now):
          A.TEXT_ORIGIN: A.TEXT_FROM_HTML,
          R.PAGE_DATES: find_page_dates(obj['html'], obj['url'], page['date'],
                                        htmldate_found=page['htmldate'])}
-  article, _ = normalize_record(raw, RUN_ID, now)
+  return cleaned_article(raw, factory, model, now, 'html')
+
+
+def cleaned_article(raw, factory, model, now, path_kind, run_id=RUN_ID):
+  """A raw record normalised, cleaned (rules and classifier) and with its language, or None."""
+  article, _ = normalize_record(raw, run_id, now)
   if article is None:
     return None
-  kept, _ = clean_paragraphs(article[A.TEXT].split('\n\n'), DEFAULT_RULES, model, 'html')
+  kept, _ = clean_paragraphs(article[A.TEXT].split('\n\n'), DEFAULT_RULES, model, path_kind)
   language, confidence = detect_language('\n\n'.join(kept), factory)
   return dict(article, **{A.TEXT: '\n\n'.join(kept), A.LANGUAGE: language,
                           A.LANGUAGE_CONFIDENCE: confidence})
@@ -78,6 +83,11 @@ def main(corpus, out, n_process=1):
         article = _article(json.loads(line), factory, model, now)
         if article is not None:
           articles.append(article)
+  return write_enriched(articles, nlp, gaz, out, n_process)
+
+
+def write_enriched(articles, nlp, gaz, out, n_process=1):
+  """NER, places and stories over cleaned articles, then one Parquet file; returns the rows."""
   docs = nlp.pipe((a[A.TEXT] for a in articles), batch_size=PIPE_BATCH_SIZE,
                   n_process=n_process)
   # docs first: zip must exhaust the nlp.pipe generator, or with n_process > 1

@@ -71,29 +71,18 @@ def build_corpus(folder, count):
 
 
 def plain_main(corpus, out):
-  """The plain script over .txt files; returns the rows written."""
+  """The plain script over .txt files (baseline_loop's steps); returns the rows written."""
   # pylint: disable=import-outside-toplevel
-  import pyarrow as pa
-  import pyarrow.parquet as pq
-  from benchmarks.baseline_loop import KEPT_COLUMNS
+  from benchmarks.baseline_loop import cleaned_article
+  from benchmarks.baseline_loop import write_enriched
   from schemas import article as A
-  from schemas import entity as E
   from schemas import raw as R
-  from transforms.boilerplate import clean_paragraphs
-  from transforms.boilerplate_rules import DEFAULT_RULES
-  from transforms.entities import DEFAULT_ENTITY_TYPES
-  from transforms.entities import PIPE_BATCH_SIZE
   from transforms.entities import default_ner_models
   from transforms.entities import load_ner_pipeline
-  from transforms.language import detect_language
   from transforms.language import load_detector_factory
-  from transforms.normalize import normalize_record
   from transforms.paragraph_cleaner import load_cleaner_model
   from transforms.places import gazetteer
-  from transforms.places import with_places
   from transforms.read_files import parse_text_file
-  from transforms.stories import assign_stories
-  from transforms.stories import story_signature
   factory = load_detector_factory()
   model = load_cleaner_model()
   nlp = load_ner_pipeline(default_ner_models()['en'])
@@ -104,26 +93,10 @@ def plain_main(corpus, out):
     raw = dict(parse_text_file(path.read_text(encoding='utf-8')),
                **{A.SOURCE_URI: str(path), A.INPUT_FORMAT: 'text',
                   R.FOLDER_NAME: path.parent.name})
-    article, _ = normalize_record(raw, 'plain', now)
-    if article is None:
-      continue
-    kept, _ = clean_paragraphs(article[A.TEXT].split('\n\n'), DEFAULT_RULES, model, 'text')
-    language, confidence = detect_language('\n\n'.join(kept), factory)
-    articles.append(dict(article, **{A.TEXT: '\n\n'.join(kept), A.LANGUAGE: language,
-                                     A.LANGUAGE_CONFIDENCE: confidence}))
-  docs = nlp.pipe((a[A.TEXT] for a in articles), batch_size=PIPE_BATCH_SIZE)
-  for doc, article in zip(docs, articles):
-    article[A.ENTITIES] = [
-        {E.MENTION_TEXT: e.text, E.MENTION_LABEL: e.label_, E.MENTION_START: e.start_char,
-         E.MENTION_END: e.end_char, E.MENTION_CANONICAL: e.text}
-        for e in doc.ents if e.label_ in DEFAULT_ENTITY_TYPES]
-  articles = [with_places(a, gaz) for a in articles]
-  stories = assign_stories([story_signature(a) for a in articles], [])
-  for article in articles:
-    article[A.STORY_ID] = stories.get(article[A.ARTICLE_ID])
-  rows = [{column: a[column] for column in KEPT_COLUMNS} for a in articles]
-  pq.write_table(pa.Table.from_pylist(rows), out, compression='zstd')
-  return len(rows)
+    article = cleaned_article(raw, factory, model, now, 'text', run_id='plain')
+    if article is not None:
+      articles.append(article)
+  return write_enriched(articles, nlp, gaz, out)
 
 
 def _env(tree):
