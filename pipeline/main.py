@@ -193,42 +193,34 @@ def _quiet_workers(argv, level):
   return argv + ['--default_sdk_harness_log_level=ERROR']
 
 
-def _feed_urls(nb):
-  """Feed URLs of --feeds and --feed, in order, once each; ConfigError if unusable."""
+def _listed_urls(list_flag, list_file, urls_given, kind):
+  """URLs of a list file (``--feeds``) and of a repeatable flag (``--feed``), in order, once
+  each; ConfigError if unusable. ``kind`` names them in messages ('feed', 'sitemap')."""
   urls = []
   try:
-    if nb.feeds:
+    if list_file:
       try:
-        with FileSystems.open(nb.feeds) as f:
+        with FileSystems.open(list_file) as f:
           text = f.read().decode('utf-8-sig')
       except (OSError, IOError, UnicodeDecodeError) as error:
-        raise ConfigError(f'--feeds {nb.feeds!r}: cannot read it: {error}') from error
+        raise ConfigError(f'{list_flag} {list_file!r}: cannot read it: {error}') from error
       urls += parse_feed_list(text)
       if not urls:
-        raise ConfigError(f'--feeds {nb.feeds!r} lists no feed URL')
-    urls += [check_feed_url(u) for u in nb.feed or ()]
+        raise ConfigError(f'{list_flag} {list_file!r} lists no {kind} URL')
+    urls += [check_feed_url(u) for u in urls_given or ()]
   except FeedListError as error:
-    raise ConfigError(str(error)) from error
+    raise ConfigError(str(error).replace('feed URL', f'{kind} URL')) from error
   return list(dict.fromkeys(urls))
+
+
+def _feed_urls(nb):
+  """Feed URLs of --feeds and --feed."""
+  return _listed_urls('--feeds', nb.feeds, nb.feed, 'feed')
 
 
 def _sitemap_urls(nb):
-  """Sitemap URLs of --sitemaps and --sitemap, in order, once each; ConfigError if unusable."""
-  urls = []
-  try:
-    if nb.sitemaps:
-      try:
-        with FileSystems.open(nb.sitemaps) as f:
-          text = f.read().decode('utf-8-sig')
-      except (OSError, IOError, UnicodeDecodeError) as error:
-        raise ConfigError(f'--sitemaps {nb.sitemaps!r}: cannot read it: {error}') from error
-      urls += parse_feed_list(text)
-      if not urls:
-        raise ConfigError(f'--sitemaps {nb.sitemaps!r} lists no sitemap URL')
-    urls += [check_feed_url(u) for u in nb.sitemap or ()]
-  except FeedListError as error:
-    raise ConfigError(str(error).replace('feed URL', 'sitemap URL')) from error
-  return list(dict.fromkeys(urls))
+  """Sitemap URLs of --sitemaps and --sitemap."""
+  return _listed_urls('--sitemaps', nb.sitemaps, nb.sitemap, 'sitemap')
 
 
 def check_runner(name):
