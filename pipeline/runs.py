@@ -67,14 +67,16 @@ def _pairs(pairs):
 
 def format_runs(rows):
   """A plain-text table of run manifests."""
-  header = (f'{"run_id":26} {"status":9} {"started (UTC)":19} {"read":>7} '
-            f'{"written":>7} {"dropped":>7} {"dead":>5} {"ok":3}  drops by reason; dead letters by stage')
+  header = (f'{"run_id":26} {"status":11} {"started (UTC)":19} {"read":>7} '
+            f'{"written":>7} {"dropped":>7} {"dead":>5} {"seen":>5} {"ok":3}  '
+            'drops by reason; dead letters by stage')
   lines = [header]
   for r in rows:
     lines.append(
-        f'{r[M.RUN_ID]:26} {r[M.STATUS]:9} {r[M.STARTED_AT]:%Y-%m-%d %H:%M:%S} '
+        f'{r[M.RUN_ID]:26} {r[M.STATUS]:11} {r[M.STARTED_AT]:%Y-%m-%d %H:%M:%S} '
         f'{r[M.INPUTS_READ]:7d} {r[M.ARTICLES_WRITTEN]:7d} {r[M.DROPPED]:7d} '
-        f'{r[M.DEAD_LETTERED]:5d} {"yes" if r[M.ACCOUNTING_BALANCED] else "NO":3}  '
+        f'{r[M.DEAD_LETTERED]:5d} {r.get(M.SEEN_AGAIN) or 0:5d} '
+        f'{"yes" if r[M.ACCOUNTING_BALANCED] else "NO":3}  '
         f'{_pairs(r[M.DROPPED_BY_REASON])}; {_pairs(r[M.DEAD_LETTERED_BY_STAGE])}')
   return '\n'.join(lines)
 
@@ -84,7 +86,8 @@ def runs_main(argv):
       prog='newsbeam runs',
       description='Lists the last runs of a newsbeam dataset: inputs read, '
       'articles written, drops by reason and dead letters by stage '
-      '(read = written + dropped + dead; "ok" says it balances).')
+      '(read = written + dropped + dead + seen again, feed entries an earlier run '
+      'wrote; "ok" says it balances).')
   parser.add_argument('output', help='the dataset folder (--output of the runs)')
   parser.add_argument('--last', type=int, default=DEFAULT_LAST,
                       help='how many runs to list. Default: %(default)s.')
