@@ -105,9 +105,9 @@ setuptools.setup(
     description=('News articles from feeds and files to a Hive-partitioned '
                  'Parquet dataset, with Apache Beam.'),
     python_requires='>=3.11',
-    packages=['pipeline', 'transforms', 'schemas'],
+    packages=setuptools.find_packages(include=['pipeline', 'transforms', 'transforms.*', 'schemas']),
     # The learned paragraph cleaner's model (JSON) and its card ship with the code.
-    package_data={'transforms': ['models/*.json', 'models/*.md'],
+    package_data={'transforms.clean': ['models/*.json', 'models/*.md'],
                   # Start-up of local worker processes (pipeline/main.py:_quiet_workers).
                   'pipeline': ['worker_site/*.py', 'data/*.json']},
     install_requires=REQUIREMENTS,

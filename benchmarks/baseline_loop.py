@@ -25,22 +25,22 @@ import pyarrow.parquet as pq
 from schemas import article as A
 from schemas import entity as E
 from schemas import raw as R
-from transforms.boilerplate import clean_paragraphs
-from transforms.boilerplate_rules import DEFAULT_RULES
-from transforms.dates import find_page_dates
-from transforms.entities import DEFAULT_ENTITY_TYPES
-from transforms.entities import PIPE_BATCH_SIZE
-from transforms.entities import default_ner_models
-from transforms.entities import load_ner_pipeline
-from transforms.extract import extract_main_text
-from transforms.language import detect_language
-from transforms.language import load_detector_factory
-from transforms.normalize import normalize_record
-from transforms.paragraph_cleaner import load_cleaner_model
-from transforms.places import gazetteer
-from transforms.places import with_places
-from transforms.stories import assign_stories
-from transforms.stories import story_signature
+from transforms.clean.boilerplate import clean_paragraphs
+from transforms.clean.rules import DEFAULT_RULES
+from transforms.extract.dates import find_page_dates
+from transforms.enrich.entities import DEFAULT_ENTITY_TYPES
+from transforms.enrich.entities import PIPE_BATCH_SIZE
+from transforms.enrich.entities import default_ner_models
+from transforms.enrich.entities import load_ner_pipeline
+from transforms.extract.html import extract_main_text
+from transforms.enrich.language import detect_language
+from transforms.enrich.language import load_detector_factory
+from transforms.extract.normalize import normalize_record
+from transforms.clean.classifier import load_cleaner_model
+from transforms.enrich.geo.places import gazetteer
+from transforms.enrich.geo.places import with_places
+from transforms.stories.assign import assign_stories
+from transforms.stories.assign import story_signature
 
 RUN_ID = 'baseline'
 KEPT_COLUMNS = (A.URL, A.TITLE, A.TEXT, A.LANGUAGE, A.PUBLISHED_AT, A.STORY_ID)

@@ -26,8 +26,8 @@ import pyarrow.parquet as pq
 
 from schemas import article as A
 from schemas.article import ARTICLE_SCHEMA
-from transforms.dedup import band_keys
-from transforms.dedup import read_existing_matches
+from transforms.dedup.dedup import band_keys
+from transforms.dedup.dedup import read_existing_matches
 
 PARTITIONS = 30
 NEW_ARTICLES = 1000

@@ -20,8 +20,8 @@ import time
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from transforms.fetch_feeds import FetchFeeds
-from transforms.http import HttpSettings
+from transforms.net.feeds import FetchFeeds
+from transforms.net.http import HttpSettings
 
 HOSTS = 20
 FEEDS_PER_HOST = 10

@@ -34,11 +34,11 @@ from benchmarks.bench_patterns import ISSUE_MENU
 from benchmarks.bench_pipeline import measure
 from benchmarks.bench_pipeline import rows_written
 from schemas import article as A
-from transforms.boilerplate import clean_paragraphs
-from transforms.boilerplate_rules import DEFAULT_RULES
-from transforms.boilerplate_rules import PARAGRAPH_SEPARATOR
-from transforms.read_files import cap_article
-from transforms.read_files import parse_text_file
+from transforms.clean.boilerplate import clean_paragraphs
+from transforms.clean.rules import DEFAULT_RULES
+from transforms.clean.rules import PARAGRAPH_SEPARATOR
+from transforms.read.files import cap_article
+from transforms.read.files import parse_text_file
 
 EVAL = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'eval'
 SETS = {
@@ -138,11 +138,11 @@ class StageTimer:
   """Times the per-article pure functions of each stage, loaded once."""
 
   def __init__(self):
-    from transforms.entities import default_ner_models  # pylint: disable=import-outside-toplevel
-    from transforms.entities import load_ner_pipeline  # pylint: disable=import-outside-toplevel
-    from transforms.gazetteer import load_gazetteer  # pylint: disable=import-outside-toplevel
-    from transforms.language import load_detector_factory  # pylint: disable=import-outside-toplevel
-    from transforms.paragraph_cleaner import load_cleaner_model  # pylint: disable=import-outside-toplevel
+    from transforms.enrich.entities import default_ner_models  # pylint: disable=import-outside-toplevel
+    from transforms.enrich.entities import load_ner_pipeline  # pylint: disable=import-outside-toplevel
+    from transforms.enrich.geo.gazetteer import load_gazetteer  # pylint: disable=import-outside-toplevel
+    from transforms.enrich.language import load_detector_factory  # pylint: disable=import-outside-toplevel
+    from transforms.clean.classifier import load_cleaner_model  # pylint: disable=import-outside-toplevel
     self.model = load_cleaner_model()
     self.factory = load_detector_factory()
     self.nlp = load_ner_pipeline(default_ner_models()['en'])
@@ -163,12 +163,12 @@ class StageTimer:
 
   def article(self, page_id, text):
     """``{stage: seconds}`` of one page's text through every per-article stage."""
-    from transforms import entities as E  # pylint: disable=import-outside-toplevel
-    from transforms import places  # pylint: disable=import-outside-toplevel
-    from transforms import stories  # pylint: disable=import-outside-toplevel
-    from transforms.dedup import minhash_signature  # pylint: disable=import-outside-toplevel
-    from transforms.language import detect_language  # pylint: disable=import-outside-toplevel
-    from transforms.normalize import normalize_record  # pylint: disable=import-outside-toplevel
+    from transforms.enrich import entities as E  # pylint: disable=import-outside-toplevel
+    from transforms.enrich.geo import places  # pylint: disable=import-outside-toplevel
+    from transforms.stories import assign as stories  # pylint: disable=import-outside-toplevel
+    from transforms.dedup.dedup import minhash_signature  # pylint: disable=import-outside-toplevel
+    from transforms.enrich.language import detect_language  # pylint: disable=import-outside-toplevel
+    from transforms.extract.normalize import normalize_record  # pylint: disable=import-outside-toplevel
     times = {}
     raw, _ = cap_article(dict(parse_text_file(f'Page {page_id}\n{text}'), **{
         A.SOURCE_URI: f'{page_id}.txt', A.INPUT_FORMAT: 'text'}))

@@ -18,11 +18,11 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from benchmarks.corpus import real_texts
 from benchmarks.corpus import repeated
 from schemas import article as A
-from transforms.entities import DEFAULT_ENTITY_TYPES
-from transforms.entities import PIPE_BATCH_SIZE
-from transforms.entities import TagEntities
-from transforms.entities import default_ner_models
-from transforms.entities import load_ner_pipeline
+from transforms.enrich.entities import DEFAULT_ENTITY_TYPES
+from transforms.enrich.entities import PIPE_BATCH_SIZE
+from transforms.enrich.entities import TagEntities
+from transforms.enrich.entities import default_ner_models
+from transforms.enrich.entities import load_ner_pipeline
 
 
 def plain_loop(texts, model):

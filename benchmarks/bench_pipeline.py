@@ -45,8 +45,8 @@ import pyarrow.parquet as pq
 
 from benchmarks.corpus import EVAL_PAGES
 from benchmarks.corpus import ROOT
-from transforms.entities import default_ner_models
-from transforms.extract import extract_main_text
+from transforms.enrich.entities import default_ner_models
+from transforms.extract.html import extract_main_text
 
 SAMPLE_SECONDS = 0.2
 

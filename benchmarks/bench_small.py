@@ -77,12 +77,12 @@ def plain_main(corpus, out):
   from benchmarks.baseline_loop import write_enriched
   from schemas import article as A
   from schemas import raw as R
-  from transforms.entities import default_ner_models
-  from transforms.entities import load_ner_pipeline
-  from transforms.language import load_detector_factory
-  from transforms.paragraph_cleaner import load_cleaner_model
-  from transforms.places import gazetteer
-  from transforms.read_files import parse_text_file
+  from transforms.enrich.entities import default_ner_models
+  from transforms.enrich.entities import load_ner_pipeline
+  from transforms.enrich.language import load_detector_factory
+  from transforms.clean.classifier import load_cleaner_model
+  from transforms.enrich.geo.places import gazetteer
+  from transforms.read.files import parse_text_file
   factory = load_detector_factory()
   model = load_cleaner_model()
   nlp = load_ner_pipeline(default_ner_models()['en'])

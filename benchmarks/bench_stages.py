@@ -20,19 +20,19 @@ import time
 from benchmarks.corpus import EVAL_PAGES
 from schemas import article as A
 from schemas.article import ARTICLE_SCHEMA
-from transforms.boilerplate_rules import apply_rules
-from transforms.decode import decode_bytes
-from transforms.decode import find_declared_charset
-from transforms.dedup import minhash_signature
-from transforms.entities import DEFAULT_ENTITY_TYPES
-from transforms.entities import default_ner_models
-from transforms.entities import load_ner_pipeline
-from transforms.entities import tag_texts
-from transforms.extract import extract_main_text
-from transforms.language import detect_language
-from transforms.language import load_detector_factory
-from transforms.normalize import normalize_record
-from transforms.write import write_parquet
+from transforms.clean.rules import apply_rules
+from transforms.core.decode import decode_bytes
+from transforms.core.decode import find_declared_charset
+from transforms.dedup.dedup import minhash_signature
+from transforms.enrich.entities import DEFAULT_ENTITY_TYPES
+from transforms.enrich.entities import default_ner_models
+from transforms.enrich.entities import load_ner_pipeline
+from transforms.enrich.entities import tag_texts
+from transforms.extract.html import extract_main_text
+from transforms.enrich.language import detect_language
+from transforms.enrich.language import load_detector_factory
+from transforms.extract.normalize import normalize_record
+from transforms.write.datasets import write_parquet
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 

@@ -10,7 +10,7 @@ fresh process, ``--runs`` times round robin, and prints the medians:
   read+extract   ReadWarcFiles then ExtractMainText (trafilatura);
   newsbeam       the whole pipeline (``--ner-model en=``: NER is not about the
                  input format and costs the same from any reader), once
-                 transforms/inputs.py routes .warc paths to ReadWarcFiles.
+                 transforms/read/inputs.py routes .warc paths to ReadWarcFiles.
 
 ``--large-gib N`` also writes an uncompressed WARC of about N GiB (the same
 pages over and over) and reads it with ReadWarcFiles alone, to show that
@@ -95,8 +95,8 @@ def child(step, path, mode, result_path):
   import apache_beam as beam
   from apache_beam.options.pipeline_options import PipelineOptions
   from pipeline.main import stage_counters
-  from transforms.extract import ExtractMainText
-  from transforms.read_warc import ReadWarcFiles
+  from transforms.extract.html import ExtractMainText
+  from transforms.read.warc import ReadWarcFiles
   p = beam.Pipeline(options=PipelineOptions(MODES[mode]))
   read = p | 'ReadWarcFiles' >> ReadWarcFiles([path])
   if step == 'read+extract':

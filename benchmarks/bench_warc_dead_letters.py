@@ -37,7 +37,7 @@ READ_ONLY = """
 import json, resource, sys
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
-from transforms.read_warc import ReadWarcFiles
+from transforms.read.warc import ReadWarcFiles
 with beam.Pipeline(options=PipelineOptions(['--direct_running_mode=in_memory',
                                             '--direct_num_workers=1'])) as p:
   read = p | ReadWarcFiles([sys.argv[1]])

@@ -6,8 +6,8 @@ import pathlib
 import trafilatura
 
 from schemas import article as A
-from transforms.normalize import normalize_text
-from transforms.read_files import parse_text_file
+from transforms.extract.normalize import normalize_text
+from transforms.read.files import parse_text_file
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EVAL_PAGES = ROOT.parent / 'shared' / 'eval' / 'article-extraction' / 'html'

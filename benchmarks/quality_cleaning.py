@@ -47,12 +47,12 @@ if str(REPO) not in sys.path:
 
 # pylint: disable=wrong-import-position
 from scripts import cleaner_labels as cl
-from transforms.boilerplate import RULE_CLASSIFIER
-from transforms.boilerplate import clean_paragraphs
-from transforms.boilerplate_rules import DEFAULT_RULES
-from transforms.boilerplate_rules import match_rule
-from transforms.normalize import normalize_text
-from transforms.paragraph_cleaner import load_cleaner_model
+from transforms.clean.boilerplate import RULE_CLASSIFIER
+from transforms.clean.boilerplate import clean_paragraphs
+from transforms.clean.rules import DEFAULT_RULES
+from transforms.clean.rules import match_rule
+from transforms.extract.normalize import normalize_text
+from transforms.clean.classifier import load_cleaner_model
 
 PROSE_WORDS = 10  # a content block of at least this many words counts as prose
 DEFAULT_CACHE_DIR = pathlib.Path(tempfile.gettempdir()) / 'newsbeam-quality-cleaning'
@@ -84,7 +84,7 @@ def f1(precision, recall):
 def cleaned(paragraphs, model, path, timings=None):
   """``[(paragraph, removed_by_rule, removed_by_classifier)]`` of one article.
 
-  As the pipeline does it (``transforms.boilerplate.clean_paragraphs``): the
+  As the pipeline does it (``transforms.clean.boilerplate.clean_paragraphs``): the
   text is normalised, the classifier scores every paragraph and a rule's
   decision comes first.
   """

@@ -3,7 +3,7 @@
 Gold: ``publish_date`` of ``../shared/eval/article-extraction-2025/ground-truth.json``
 (588 of its 711 pages have one). A page counts as right when the date newsbeam
 (or htmldate) gives is the gold day. The pages are split in two halves by a
-hash of their site: the rules of ``transforms/dates.py`` were tuned on the
+hash of their site: the rules of ``transforms/extract/dates.py`` were tuned on the
 ``tune`` half only; ``held-out`` is the half they never saw.
 
 Rows:
@@ -30,9 +30,9 @@ import urllib.parse
 
 from schemas import article as A
 from schemas import raw as R
-from transforms.dates import PAGE_PUBLISHED
-from transforms.dates import find_page_dates
-from transforms.dates import resolve_dates
+from transforms.extract.dates import PAGE_PUBLISHED
+from transforms.extract.dates import find_page_dates
+from transforms.extract.dates import resolve_dates
 
 EVAL = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'eval' / 'article-extraction-2025'
 TUNE, HELD_OUT = 'tune', 'held-out'

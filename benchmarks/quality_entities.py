@@ -14,18 +14,18 @@ import json
 import pathlib
 
 from schemas import article as A
-from transforms.boilerplate_rules import apply_rules
-from transforms.canonical import canonical_key
-from transforms.canonical import country_of
-from transforms.entities import DEFAULT_ENTITY_TYPES
-from transforms.entities import default_ner_models
-from transforms.entities import find_mentions
-from transforms.entities import load_ner_pipeline
-from transforms.entities import tag_texts
-from transforms.entities import with_entities
-from transforms.gazetteer import load_gazetteer
-from transforms.normalize import normalize_text
-from transforms.read_files import parse_text_file
+from transforms.clean.rules import apply_rules
+from transforms.enrich.canonical import canonical_key
+from transforms.enrich.canonical import country_of
+from transforms.enrich.entities import DEFAULT_ENTITY_TYPES
+from transforms.enrich.entities import default_ner_models
+from transforms.enrich.entities import find_mentions
+from transforms.enrich.entities import load_ner_pipeline
+from transforms.enrich.entities import tag_texts
+from transforms.enrich.entities import with_entities
+from transforms.enrich.geo.gazetteer import load_gazetteer
+from transforms.extract.normalize import normalize_text
+from transforms.read.files import parse_text_file
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 GOLD = pathlib.Path(__file__).resolve().parent / 'data' / 'entities_gold.json'

@@ -21,8 +21,8 @@ import duckdb
 import trafilatura
 
 from pipeline.main import run
-from transforms.boilerplate_rules import apply_rules
-from transforms.normalize import normalize_text
+from transforms.clean.rules import apply_rules
+from transforms.extract.normalize import normalize_text
 
 EVAL = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'eval' / 'article-extraction'
 _TOKEN = re.compile(r'\w+')

@@ -77,11 +77,11 @@ def _cache_dir():
 
 def ner_mentions(articles):
   """id -> raw spaCy mentions ``[text, label, start, end]``, and the model label (cached)."""
-  from transforms.entities import DEFAULT_ENTITY_TYPES  # pylint: disable=import-outside-toplevel
-  from transforms.entities import default_ner_models  # pylint: disable=import-outside-toplevel
-  from transforms.entities import load_ner_pipeline  # pylint: disable=import-outside-toplevel
-  from transforms.entities import model_label  # pylint: disable=import-outside-toplevel
-  from transforms.entities import tag_texts  # pylint: disable=import-outside-toplevel
+  from transforms.enrich.entities import DEFAULT_ENTITY_TYPES  # pylint: disable=import-outside-toplevel
+  from transforms.enrich.entities import default_ner_models  # pylint: disable=import-outside-toplevel
+  from transforms.enrich.entities import load_ner_pipeline  # pylint: disable=import-outside-toplevel
+  from transforms.enrich.entities import model_label  # pylint: disable=import-outside-toplevel
+  from transforms.enrich.entities import tag_texts  # pylint: disable=import-outside-toplevel
   model = default_ner_models()['en']
   ids = sorted(articles)
   digest = hashlib.sha1(json.dumps([NER_CACHE_VERSION, model, DEFAULT_ENTITY_TYPES,
@@ -106,10 +106,10 @@ def ner_mentions(articles):
 def time_ner(articles):
   """spaCy NER's time per article on these texts (the pipeline's model, one run), in ms."""
   # pylint: disable=import-outside-toplevel
-  from transforms.entities import DEFAULT_ENTITY_TYPES
-  from transforms.entities import default_ner_models
-  from transforms.entities import load_ner_pipeline
-  from transforms.entities import tag_texts
+  from transforms.enrich.entities import DEFAULT_ENTITY_TYPES
+  from transforms.enrich.entities import default_ner_models
+  from transforms.enrich.entities import load_ner_pipeline
+  from transforms.enrich.entities import tag_texts
   nlp = load_ner_pipeline(default_ner_models()['en'])
   texts = [articles[i] for i in sorted(articles)]
   tag_texts(nlp, texts[:4], DEFAULT_ENTITY_TYPES)  # warm
@@ -124,10 +124,10 @@ def predict(articles, cached):
   from schemas import article as A
   from schemas import entity as E
   from schemas import place as P
-  from transforms.canonical import Mention
-  from transforms.entities import DEFAULT_ENTITY_TYPES
-  from transforms.entities import with_entities
-  from transforms import places as places_module
+  from transforms.enrich.canonical import Mention
+  from transforms.enrich.entities import DEFAULT_ENTITY_TYPES
+  from transforms.enrich.entities import with_entities
+  from transforms.enrich.geo import places as places_module
   started = time.perf_counter()
   gaz = places_module.gazetteer()
   setup_s = time.perf_counter() - started

@@ -11,8 +11,8 @@ language is the gold one; ``und`` counts as not right, and is shown apart.
 import collections
 import pathlib
 
-from transforms.language import detect_language
-from transforms.language import load_detector_factory
+from transforms.enrich.language import detect_language
+from transforms.enrich.language import load_detector_factory
 
 EVAL = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'eval' / 'langid'
 LENGTH_BUCKETS = ((0, 30), (30, 60), (60, 10**9))  # characters of the sentence

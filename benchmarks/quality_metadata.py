@@ -17,8 +17,8 @@ import time
 from trafilatura.metadata import extract_metadata
 
 from schemas import article as A
-from transforms.extract import extract_main_text
-from transforms.metadata import page_metadata
+from transforms.extract.html import extract_main_text
+from transforms.extract.metadata import page_metadata
 
 EVAL = (pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'eval' /
         'article-extraction-2025' / 'html')

@@ -28,14 +28,14 @@ import statistics
 import sys
 import time
 
-from transforms.canonical import canonical_key
-from transforms.entities import DEFAULT_ENTITY_TYPES
-from transforms.entities import default_ner_models
-from transforms.entities import find_mentions
-from transforms.entities import load_ner_pipeline
-from transforms.entities import tag_texts
-from transforms.entities import with_entities
-from transforms.gazetteer import load_gazetteer
+from transforms.enrich.canonical import canonical_key
+from transforms.enrich.entities import DEFAULT_ENTITY_TYPES
+from transforms.enrich.entities import default_ner_models
+from transforms.enrich.entities import find_mentions
+from transforms.enrich.entities import load_ner_pipeline
+from transforms.enrich.entities import tag_texts
+from transforms.enrich.entities import with_entities
+from transforms.enrich.geo.gazetteer import load_gazetteer
 
 CONLL = (pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'eval' / 'ner' /
          'conll2003-dev' / 'eng.testa.iob2')

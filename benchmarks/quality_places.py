@@ -21,15 +21,15 @@ import time
 
 from schemas import article as A
 from schemas import place as P
-from transforms.canonical import country_of
-from transforms.entities import DEFAULT_ENTITY_TYPES
-from transforms.entities import default_ner_models
-from transforms.entities import load_ner_pipeline
-from transforms.entities import tag_texts
-from transforms.entities import with_entities
-from transforms.places import article_places
-from transforms.places import gazetteer
-from transforms.places import place_key
+from transforms.enrich.canonical import country_of
+from transforms.enrich.entities import DEFAULT_ENTITY_TYPES
+from transforms.enrich.entities import default_ner_models
+from transforms.enrich.entities import load_ner_pipeline
+from transforms.enrich.entities import tag_texts
+from transforms.enrich.entities import with_entities
+from transforms.enrich.geo.places import article_places
+from transforms.enrich.geo.places import gazetteer
+from transforms.enrich.geo.places import place_key
 
 GOLD = pathlib.Path(__file__).resolve().parents[1] / 'tests' / 'data' / 'places_gold.jsonl'
 AMBIGUOUS = ('paris', 'springfield', 'georgia', 'victoria', 'cambridge', 'cordoba',

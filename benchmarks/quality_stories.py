@@ -39,21 +39,21 @@ import numpy as np
 
 from schemas import article as A
 from schemas import story as S
-from transforms.entities import DEFAULT_ENTITY_TYPES
-from transforms.entities import default_ner_models
-from transforms.entities import load_ner_pipeline
-from transforms.entities import tag_texts
-from transforms.entities import with_entities
-from transforms.stories import DEFAULT_WINDOW_DAYS
-from transforms.stories import LATE_DAYS
-from transforms.stories import _Candidates
-from transforms.stories import _Entry
-from transforms.stories import assign_stories
-from transforms.stories import signature_keys
-from transforms.stories import index_row
-from transforms.stories import read_index_candidates
-from transforms.stories import story_signature
-from transforms.write import write_parquet
+from transforms.enrich.entities import DEFAULT_ENTITY_TYPES
+from transforms.enrich.entities import default_ner_models
+from transforms.enrich.entities import load_ner_pipeline
+from transforms.enrich.entities import tag_texts
+from transforms.enrich.entities import with_entities
+from transforms.stories.assign import DEFAULT_WINDOW_DAYS
+from transforms.stories.assign import LATE_DAYS
+from transforms.stories.assign import _Candidates
+from transforms.stories.assign import _Entry
+from transforms.stories.assign import assign_stories
+from transforms.stories.assign import signature_keys
+from transforms.stories.assign import index_row
+from transforms.stories.assign import read_index_candidates
+from transforms.stories.assign import story_signature
+from transforms.write.datasets import write_parquet
 
 EVAL = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'eval'
 GROUND_TRUTHS = (EVAL / 'article-extraction' / 'ground-truth.json',

@@ -35,15 +35,15 @@ from schemas import datasets as S
 from schemas import report as R
 from schemas import run as M
 from schemas import story as T
-from transforms.files import CorruptFileError
-from transforms.files import ensure_folder
-from transforms.files import is_local
-from transforms.files import parent_of
-from transforms.files import read_json
-from transforms.files import write_json
-from transforms.stories import DEFAULT_WINDOW_DAYS as DEFAULT_STORY_WINDOW_DAYS
-from transforms.stories import expire_story_index
-from transforms.write import write_parquet
+from transforms.core.files import CorruptFileError
+from transforms.core.files import ensure_folder
+from transforms.core.files import is_local
+from transforms.core.files import parent_of
+from transforms.core.files import read_json
+from transforms.core.files import write_json
+from transforms.stories.assign import DEFAULT_WINDOW_DAYS as DEFAULT_STORY_WINDOW_DAYS
+from transforms.stories.assign import expire_story_index
+from transforms.write.datasets import write_parquet
 
 __all__ = ['commit_run', 'build_manifest', 'remove_staging', 'has_journal',
            'recover_interrupted_commits', 'recover_staged_run', 'files_in_place',

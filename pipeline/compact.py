@@ -32,10 +32,10 @@ from pipeline.lock import output_lock
 from pipeline.runs import not_an_output
 from schemas import datasets as S
 from schemas import run as M
-from transforms.files import read_json
-from transforms.files import write_json
-from transforms.write import COMPRESSION
-from transforms.write import ROW_GROUP_ROWS
+from transforms.core.files import read_json
+from transforms.core.files import write_json
+from transforms.write.datasets import COMPRESSION
+from transforms.write.datasets import ROW_GROUP_ROWS
 
 __all__ = ['compact', 'compact_main', 'recover_compactions',
            'parse_age', 'TARGET_FILE_BYTES']

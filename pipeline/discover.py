@@ -14,16 +14,16 @@ import sys
 from pipeline.options import MAX_HTTP_TIMEOUT
 from pipeline.options import ConfigError
 from pipeline.runs import print_to_stdout
-from transforms.discover import discover_feeds
-from transforms.discover import feeds_to_opml
-from transforms.fetch_feeds import FeedListError
-from transforms.fetch_feeds import check_feed_url
-from transforms.http import DEADLINE
-from transforms.http import HOST_DELAY
-from transforms.http import HttpClient
-from transforms.http import HttpSettings
-from transforms.http import make_user_agent
-from transforms.http import parse_networks
+from transforms.net.discover import discover_feeds
+from transforms.net.discover import feeds_to_opml
+from transforms.net.feeds import FeedListError
+from transforms.net.feeds import check_feed_url
+from transforms.net.http import DEADLINE
+from transforms.net.http import HOST_DELAY
+from transforms.net.http import HttpClient
+from transforms.net.http import HttpSettings
+from transforms.net.http import make_user_agent
+from transforms.net.http import parse_networks
 
 __all__ = ['discover_main']
 

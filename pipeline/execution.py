@@ -16,10 +16,10 @@ from apache_beam.options.pipeline_options import DirectOptions
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.options.pipeline_options import StandardOptions
 
-from transforms.read_files import FORMAT_FEED
-from transforms.read_files import FORMAT_JSON
-from transforms.read_files import detect_format
-from transforms.read_warc import is_warc_path
+from transforms.read.files import FORMAT_FEED
+from transforms.read.files import FORMAT_JSON
+from transforms.read.files import detect_format
+from transforms.read.warc import is_warc_path
 
 __all__ = ['Execution', 'choose_execution', 'estimate_articles', 'user_chose_execution',
            'right_size', 'SMALL_RUN_ARTICLES', 'RunOptions']

@@ -9,12 +9,12 @@ import sys
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.options.pipeline_options import _BeamArgumentParser
 
-from transforms.http import DEADLINE
-from transforms.http import HOST_DELAY
-from transforms.http import MAX_BYTES
-from transforms.http import MAX_PER_HOST
-from transforms.http import RETRIES
-from transforms.read_files import display_path
+from transforms.net.http import DEADLINE
+from transforms.net.http import HOST_DELAY
+from transforms.net.http import MAX_BYTES
+from transforms.net.http import MAX_PER_HOST
+from transforms.net.http import RETRIES
+from transforms.read.files import display_path
 
 __all__ = ['NewsbeamOptions', 'ConfigError', 'validate_output', 'check_known_flags',
            'DEFAULT_OUTPUT']
@@ -212,7 +212,7 @@ class NewsbeamOptions(PipelineOptions):
         metavar='NAMES',
         help='Comma-separated query parameters removed from canonical URLs (and so '
         'from article ids) besides the built-in list (utm_*, fbclid, gclid, ref, rss, '
-        'cmpid, ...: transforms/urls.py TRACKING_PARAMS), matched case-insensitively, '
+        'cmpid, ...: transforms/extract/urls.py TRACKING_PARAMS), matched case-insensitively, '
         'e.g. "source,share". Adding one later changes the ids of links that carry it. '
         'Default: none.')
     parser.add_argument(

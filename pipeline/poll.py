@@ -22,18 +22,18 @@ from schemas import datasets as S
 from schemas import drop as X
 from schemas import report as R
 from schemas import run as M
-from transforms import stage
-from transforms.accounting import drop_detail
-from transforms.accounting import report_path
-from transforms.accounting import seen_entry
-from transforms.fetch_feeds import HTTP_FEED_FORMAT
-from transforms.fetch_feeds import STAGE as FETCH_STAGE
-from transforms.fetch_feeds import fetch_feed_safely
-from transforms.files import write_json
-from transforms.http import acquire_client
-from transforms.http import map_by_host
-from transforms.write import complete_drop
-from transforms.write import write_parquet
+from transforms.core import stage
+from transforms.core.accounting import drop_detail
+from transforms.core.accounting import report_path
+from transforms.core.accounting import seen_entry
+from transforms.net.feeds import HTTP_FEED_FORMAT
+from transforms.net.feeds import STAGE as FETCH_STAGE
+from transforms.net.feeds import fetch_feed_safely
+from transforms.core.files import write_json
+from transforms.net.http import acquire_client
+from transforms.net.http import map_by_host
+from transforms.write.datasets import complete_drop
+from transforms.write.datasets import write_parquet
 
 __all__ = ['poll_feeds', 'new_entries', 'is_nothing_new', 'quiet_report',
            'commit_nothing_new']

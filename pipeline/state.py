@@ -13,10 +13,10 @@ import logging
 from apache_beam.io.filesystems import FileSystems
 
 from schemas import report as R
-from transforms import fetch_feeds as F
-from transforms.files import CorruptFileError
-from transforms.files import read_json
-from transforms.files import write_json
+from transforms.net import feeds as F
+from transforms.core.files import CorruptFileError
+from transforms.core.files import read_json
+from transforms.core.files import write_json
 
 __all__ = ['load_feed_state', 'update_feed_state', 'save_feed_state',
            'failing_feeds', 'FAILING_AFTER_RUNS']

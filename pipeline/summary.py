@@ -7,7 +7,7 @@ __all__ = ['format_summary', 'TOP_SOURCES']
 TOP_SOURCES = 10  # sources listed in the summary
 TOP_FEEDS = 5  # feeds listed with their entries seen again
 WHERE_CHARS = 160  # longest input name printed for a warning, in characters
-# Counted steps in the order an article meets them (transforms.stage counters).
+# Counted steps in the order an article meets them (transforms.core.stage counters).
 STEP_ORDER = ('read', 'read_warc/scan', 'read_warc/records', 'fetch', 'sitemap',
               'sitemap_page', 'full_text', 'extract',
               'normalize', 'boilerplate/paragraphs', 'boilerplate/repeated', 'dedup/id',

@@ -120,12 +120,12 @@ class Dataset(NamedTuple):
 
 DATASETS = {d.name: d for d in (
     Dataset(ARTICLES, ARTICLE_SCHEMA, DATE_LANG_PARTITION_SCHEMA, article_partition, True),
-    # Entity rows take their article's partition (transforms.entities.entity_rows).
+    # Entity rows take their article's partition (transforms.enrich.entities.entity_rows).
     Dataset(ENTITIES, ENTITY_SCHEMA, DATE_LANG_PARTITION_SCHEMA, None, True),
     Dataset(DEAD_LETTERS, DEAD_LETTER_SCHEMA, DATE_PARTITION_SCHEMA, dead_letter_partition,
             False),
     Dataset(DROPS, DROP_SCHEMA, DATE_PARTITION_SCHEMA, drop_partition, False),
-    # Place rows take their article's partition (transforms.places.place_rows).
+    # Place rows take their article's partition (transforms.enrich.geo.places.place_rows).
     Dataset(PLACES, PLACE_SCHEMA, DATE_LANG_PARTITION_SCHEMA, None, True),
     # One row per story and run that touched it, by the story's first day.
     Dataset(STORIES, STORY_SCHEMA, DATE_PARTITION_SCHEMA, story_partition, True),

@@ -8,7 +8,7 @@ in the text) resolved to a country, a first-level subdivision, a county, a
 town or a continent of the packaged gazetteer (GeoNames cities down to 500
 people, countries, US states and counties, Canadian provinces, Australian
 states, the UK's nations). A place the resolver is not sure of
-(confidence under transforms.places.MIN_RESOLVED_CONFIDENCE) keeps its name
+(confidence under transforms.enrich.geo.places.MIN_RESOLVED_CONFIDENCE) keeps its name
 and kind but no coordinates, GeoNames id or subdivision (and no country when
 that is unsure too).
 """

@@ -14,8 +14,8 @@ FEED_TITLE = 'feed_title'
 ORIGINAL_LINK = 'original_link'
 FOLDER_NAME = 'folder_name'
 FETCHED_AT = 'fetched_at'  # when the page was fetched (a WARC-Date): the base of relative dates
-# The dates a page states, found where the HTML is (transforms.dates.find_page_dates):
-# a dict of strings, read by transforms.dates.resolve_dates.
+# The dates a page states, found where the HTML is (transforms.extract.dates.find_page_dates):
+# a dict of strings, read by transforms.extract.dates.resolve_dates.
 PAGE_DATES = 'page_dates'
 # CATEGORIES, TEXT_ORIGIN and FULL_TEXT_ERROR are article fields
 # (schemas.article) that feed readers fill in directly.

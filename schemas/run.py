@@ -97,7 +97,7 @@ RUN_SCHEMA = pa.schema([
         pa.field('rows', pa.int64(), nullable=False),
     ]))),
     # Stage counters: '<step>.in', '<step>.out', '<step>.dropped',
-    # '<step>.dead_letters' (transforms.stage); empty when the runner
+    # '<step>.dead_letters' (transforms.core.stage); empty when the runner
     # reports no metrics.
     pa.field(STAGE_COUNTS, COUNTS_BY_KEY),
     pa.field(ACCOUNTING_BALANCED, pa.bool_(), nullable=False),

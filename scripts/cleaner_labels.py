@@ -19,7 +19,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
   sys.path.insert(0, str(REPO))
 
-from transforms import extract  # pylint: disable=wrong-import-position
+from transforms.extract import html as extract  # pylint: disable=wrong-import-position
 
 DEFAULT_EVAL_DIR = REPO.parent / 'shared' / 'eval'
 TRAIN_SET = 'article-extraction-2025'
@@ -118,7 +118,7 @@ def _xml_reference(match):
 
 def html_paragraphs(html, url):
   """Paragraphs newsbeam's HTML stage would keep before its rules (title line dropped)."""
-  from transforms.normalize import normalize_text  # pylint: disable=import-outside-toplevel
+  from transforms.extract.normalize import normalize_text  # pylint: disable=import-outside-toplevel
   extracted = extract.extract_main_text(html, url)
   text = normalize_text(extracted['text']) if extracted else ''
   return text.split('\n\n') if text else []

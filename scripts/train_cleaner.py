@@ -1,7 +1,7 @@
 """Trains the paragraph cleaner on ../shared/eval and writes its JSON and model card.
 
     .venv/bin/python scripts/train_cleaner.py [--eval-dir ../shared/eval]
-        [--out transforms/models] [--limit N] [--date YYYY-MM-DD]
+        [--out transforms/clean/models] [--limit N] [--date YYYY-MM-DD]
 
 Labelled paragraphs come from article-extraction-2025 only, on two paths:
   text: the page's whole visible text cut into blocks (block-level elements
@@ -45,8 +45,8 @@ from scripts.cleaner_labels import label_paragraphs
 from scripts.cleaner_labels import load_pages
 from scripts.cleaner_labels import page_inputs
 from scripts.cleaner_labels import site_of
-from transforms import paragraph_cleaner as pc
-from transforms import paragraph_features as pf
+from transforms.clean import classifier as pc
+from transforms.clean import features as pf
 
 DEFAULT_OUT = REPO / 'transforms' / 'models'
 DEFAULT_DATE = '2026-12-01'  # written in the model card; a flag, not the clock
@@ -421,7 +421,7 @@ def model_card(document, metrics, summary):
       '',
       f'- Written by `scripts/train_cleaner.py` on {summary["date"]} '
       f'(scikit-learn {training["sklearn"]}); inference is numpy only '
-      '(`transforms/paragraph_cleaner.py`).',
+      '(`transforms/clean/classifier.py`).',
       f'- Model: two stages of gradient-boosted trees (HistGradientBoostingClassifier, '
       f'{STAGE1_PARAMS["max_iter"]} trees of at most {STAGE1_PARAMS["max_leaf_nodes"]} leaves '
       f'and depth {STAGE1_PARAMS["max_depth"]} each); the second stage adds the first stage\'s '
@@ -442,7 +442,7 @@ def model_card(document, metrics, summary):
       '`benchmarks/quality_cleaning.py` reports each source on its own.',
       '- text path: the whole visible text of a page (lxml; script, style, noscript,',
       '  template, head and svg dropped), one block per block-level element or line break.',
-      '- html path: `transforms.extract.extract_main_text` (trafilatura 2.3.1',
+      '- html path: `transforms.extract.html.extract_main_text` (trafilatura 2.3.1',
       '  `bare_extraction(...).text`, metadata on, comments off, tables on, title line dropped),',
       '  normalised, one paragraph per line.',
       f'- Label: a paragraph of {SHORT_TOKENS} tokens or more is content when at least '

@@ -1,10 +1,10 @@
 import pytest
 
 from schemas import article as A
-from transforms.authors import is_organisation
-from transforms.authors import is_place
-from transforms.authors import split_authors
-from transforms.normalize import normalize_record
+from transforms.extract.authors import is_organisation
+from transforms.extract.authors import is_place
+from transforms.extract.authors import split_authors
+from transforms.extract.normalize import normalize_record
 from tests.test_normalize import NOW
 
 

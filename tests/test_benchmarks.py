@@ -4,9 +4,9 @@ import json
 
 from benchmarks import bench_pipeline
 from tests.conftest import shared_eval
-from transforms.extract import extract_main_text
-from transforms.normalize import make_content_hash
-from transforms.normalize import normalize_text
+from transforms.extract.html import extract_main_text
+from transforms.extract.normalize import make_content_hash
+from transforms.extract.normalize import normalize_text
 
 
 def test_copy_sentence_differs_in_words_not_only_digits():

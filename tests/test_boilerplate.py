@@ -7,16 +7,16 @@ import pytest
 from schemas import article as A
 from tests.conftest import SAMPLE_DATED
 from tests.conftest import SAMPLE_UNDATED
-from transforms.boilerplate import MIN_REPEAT_ARTICLES
-from transforms.boilerplate import StripBoilerplate
-from transforms.boilerplate import is_repeated
-from transforms.boilerplate_rules import DEFAULT_RULES
-from transforms.boilerplate_rules import RulesFileError
-from transforms.boilerplate_rules import apply_rules
-from transforms.boilerplate_rules import load_rules_file
-from transforms.boilerplate_rules import paragraph_fingerprint
-from transforms.normalize import normalize_text
-from transforms.read_files import parse_text_file
+from transforms.clean.boilerplate import MIN_REPEAT_ARTICLES
+from transforms.clean.boilerplate import StripBoilerplate
+from transforms.clean.boilerplate import is_repeated
+from transforms.clean.rules import DEFAULT_RULES
+from transforms.clean.rules import RulesFileError
+from transforms.clean.rules import apply_rules
+from transforms.clean.rules import load_rules_file
+from transforms.clean.rules import paragraph_fingerprint
+from transforms.extract.normalize import normalize_text
+from transforms.read.files import parse_text_file
 
 
 def sample_body(path):

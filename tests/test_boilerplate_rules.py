@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from transforms.boilerplate_rules import DEFAULT_RULES
-from transforms.boilerplate_rules import RulesFileError
-from transforms.boilerplate_rules import apply_rules
-from transforms.boilerplate_rules import parse_rules
+from transforms.clean.rules import DEFAULT_RULES
+from transforms.clean.rules import RulesFileError
+from transforms.clean.rules import apply_rules
+from transforms.clean.rules import parse_rules
 
 OPENING = 'A real opening paragraph about the news.'
 

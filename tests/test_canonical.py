@@ -1,13 +1,13 @@
 import pytest
 
-from transforms.canonical import Mention
-from transforms.canonical import ResolvedMention
-from transforms.canonical import canonical_key
-from transforms.canonical import canonical_name
-from transforms.canonical import country_of
-from transforms.canonical import is_junk
-from transforms.canonical import resolve_mentions
-from transforms.canonical import trim_mention
+from transforms.enrich.canonical import Mention
+from transforms.enrich.canonical import ResolvedMention
+from transforms.enrich.canonical import canonical_key
+from transforms.enrich.canonical import canonical_name
+from transforms.enrich.canonical import country_of
+from transforms.enrich.canonical import is_junk
+from transforms.enrich.canonical import resolve_mentions
+from transforms.enrich.canonical import trim_mention
 
 PRIORITY = ('PERSON', 'ORG', 'GPE')
 

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import SAMPLES
 from tests.conftest import articles_table
 from tests.conftest import run_newsbeam
-from transforms.boilerplate_rules import apply_rules
+from transforms.clean.rules import apply_rules
 
 AGGREGATOR_FEED = '''<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Link Aggregator</title>

@@ -16,8 +16,8 @@ from schemas import article as A
 from schemas.article import ARTICLE_SCHEMA
 from tests.conftest import REPO
 from tests.conftest import kill_after
-from transforms.normalize import normalize_record
-from transforms.write import write_parquet
+from transforms.extract.normalize import normalize_record
+from transforms.write.datasets import write_parquet
 
 RUNS = 50
 DATES = ('2022-01-18', '2022-01-19', '2022-01-20')

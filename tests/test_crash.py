@@ -17,7 +17,7 @@ from tests.conftest import REPO
 from tests.conftest import kill_after
 from tests.conftest import SAMPLE_DATED
 from tests.conftest import run_newsbeam
-from transforms.read_files import parse_text_file
+from transforms.read.files import parse_text_file
 
 ARTICLES = 300
 KILL_FRACTIONS = (0.2, 0.45, 0.7)  # of an uninterrupted run's wall time

@@ -10,18 +10,18 @@ import pytest
 
 from schemas import article as A
 from schemas import raw as R
-from transforms.dates import byline_date
-from transforms.dates import choose_published
-from transforms.dates import confirmed_htmldate
-from transforms.dates import date_in_url
-from transforms.dates import find_page_dates
-from transforms.dates import htmldate_candidate
-from transforms.dates import page_date_candidates
-from transforms.dates import parse_date
-from transforms.dates import resolve_dates
-from transforms.extract import ExtractMainText
-from transforms.normalize import NormalizeArticles
-from transforms.normalize import normalize_record
+from transforms.extract.dates import byline_date
+from transforms.extract.dates import choose_published
+from transforms.extract.dates import confirmed_htmldate
+from transforms.extract.dates import date_in_url
+from transforms.extract.dates import find_page_dates
+from transforms.extract.dates import htmldate_candidate
+from transforms.extract.dates import page_date_candidates
+from transforms.extract.dates import parse_date
+from transforms.extract.dates import resolve_dates
+from transforms.extract.html import ExtractMainText
+from transforms.extract.normalize import NormalizeArticles
+from transforms.extract.normalize import normalize_record
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -252,7 +252,7 @@ def test_date_source_names_the_signal_that_won():
 def test_extract_runs_htmldate_once_a_page(monkeypatch):
   import htmldate  # pylint: disable=import-outside-toplevel
   import trafilatura.metadata  # pylint: disable=import-outside-toplevel
-  from transforms import extract  # pylint: disable=import-outside-toplevel
+  from transforms.extract import html as extract  # pylint: disable=import-outside-toplevel
   calls = []
   real = htmldate.find_date
 

@@ -2,10 +2,10 @@ import codecs
 
 import pytest
 
-from transforms.decode import BinaryContentError
-from transforms.decode import UndecodableError
-from transforms.decode import decode_bytes
-from transforms.decode import find_declared_charset
+from transforms.core.decode import BinaryContentError
+from transforms.core.decode import UndecodableError
+from transforms.core.decode import decode_bytes
+from transforms.core.decode import find_declared_charset
 
 
 def test_utf8_is_read_as_utf8():

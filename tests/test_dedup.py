@@ -14,21 +14,21 @@ from schemas.article import ARTICLE_SCHEMA
 from tests.conftest import SAMPLE_DATED
 from tests.conftest import articles_table
 from tests.conftest import run_newsbeam
-from transforms.dedup import BANDS
-from transforms.dedup import NEAR_DUPLICATE_THRESHOLD
-from transforms.dedup import Deduplicate
-from transforms.dedup import band_keys
-from transforms.dedup import estimate_similarity
-from transforms.dedup import minhash_signature
-from transforms.dedup import near_duplicate_pairs
-from transforms.dedup import read_existing_matches
-from transforms.dedup import shingles
-from transforms.dedup import window_dates
-from transforms.normalize import normalize_record
-from transforms.read_files import parse_text_file
-from transforms.urls import legacy_article_id
-from transforms.urls import legacy_canonical_url
-from transforms.write import write_parquet
+from transforms.dedup.dedup import BANDS
+from transforms.dedup.dedup import NEAR_DUPLICATE_THRESHOLD
+from transforms.dedup.dedup import Deduplicate
+from transforms.dedup.dedup import band_keys
+from transforms.dedup.dedup import estimate_similarity
+from transforms.dedup.dedup import minhash_signature
+from transforms.dedup.dedup import near_duplicate_pairs
+from transforms.dedup.dedup import read_existing_matches
+from transforms.dedup.dedup import shingles
+from transforms.dedup.dedup import window_dates
+from transforms.extract.normalize import normalize_record
+from transforms.read.files import parse_text_file
+from transforms.extract.urls import legacy_article_id
+from transforms.extract.urls import legacy_canonical_url
+from transforms.write.datasets import write_parquet
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 11, 22, 12, tzinfo=UTC)
@@ -77,7 +77,7 @@ def test_band_keys_match_for_equal_bands():
 
 
 def test_a_crowded_band_bucket_offers_only_its_earliest_candidates(monkeypatch):
-  import transforms.dedup as dedup
+  import transforms.dedup.dedup as dedup
   calls = []
   real = dedup.estimate_similarity
   monkeypatch.setattr(dedup, 'estimate_similarity',

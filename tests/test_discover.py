@@ -6,8 +6,8 @@ import threading
 import pytest
 
 from pipeline.main import main
-from transforms import discover as T
-from transforms.fetch_feeds import parse_feed_list
+from transforms.net import discover as T
+from transforms.net.feeds import parse_feed_list
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Main news</title>
 <item><title>One</title><link>http://example.org/1</link></item></channel></rss>"""

@@ -9,26 +9,26 @@ from schemas import entity as E
 from schemas.entity import ENTITY_SCHEMA
 from tests.conftest import SAMPLE_DATED
 from tests.conftest import SAMPLE_UNDATED
-from transforms import entities
-from transforms.boilerplate_rules import apply_rules
-from transforms.entities import DEFAULT_ENTITY_TYPES
-from transforms.entities import TagEntities
-from transforms.entities import chunk_text
-from transforms.entities import default_ner_models
-from transforms.canonical import Mention
-from transforms.entities import entity_rows
-from transforms.entities import find_mentions
-from transforms.entities import gazetteer_entities
-from transforms.entities import load_ner_pipeline
-from transforms.entities import tag_texts
-from transforms.entities import ner_text
-from transforms.entities import uses_wikiner_scheme
-from transforms.entities import wikiner_label
-from transforms.entities import with_entities
-from transforms.gazetteer import find_places
-from transforms.gazetteer import load_gazetteer
-from transforms.normalize import normalize_record
-from transforms.read_files import parse_text_file
+from transforms.enrich import entities
+from transforms.clean.rules import apply_rules
+from transforms.enrich.entities import DEFAULT_ENTITY_TYPES
+from transforms.enrich.entities import TagEntities
+from transforms.enrich.entities import chunk_text
+from transforms.enrich.entities import default_ner_models
+from transforms.enrich.canonical import Mention
+from transforms.enrich.entities import entity_rows
+from transforms.enrich.entities import find_mentions
+from transforms.enrich.entities import gazetteer_entities
+from transforms.enrich.entities import load_ner_pipeline
+from transforms.enrich.entities import tag_texts
+from transforms.enrich.entities import ner_text
+from transforms.enrich.entities import uses_wikiner_scheme
+from transforms.enrich.entities import wikiner_label
+from transforms.enrich.entities import with_entities
+from transforms.enrich.geo.gazetteer import find_places
+from transforms.enrich.geo.gazetteer import load_gazetteer
+from transforms.extract.normalize import normalize_record
+from transforms.read.files import parse_text_file
 
 import datetime
 

@@ -1,11 +1,11 @@
 import pytest
 
 from tests.conftest import shared_eval
-from transforms.extract import extract_main_text
-from transforms.extract import html_fragment_to_text
-from transforms.extract import is_title_line
-from transforms.extract import page_blocks
-from transforms.normalize import normalize_text
+from transforms.extract.html import extract_main_text
+from transforms.extract.html import html_fragment_to_text
+from transforms.extract.html import is_title_line
+from transforms.extract.html import page_blocks
+from transforms.extract.normalize import normalize_text
 
 PAGE = """<html><head><title>Site | Big story</title>
 <link rel="canonical" href="https://news.example.org/big-story"/>
@@ -58,7 +58,7 @@ def test_extract_main_text_transform():
   from schemas import article as A  # pylint: disable=import-outside-toplevel
   from schemas import raw as R  # pylint: disable=import-outside-toplevel
   from schemas import drop as X  # pylint: disable=import-outside-toplevel
-  from transforms.extract import ExtractMainText  # pylint: disable=import-outside-toplevel
+  from transforms.extract.html import ExtractMainText  # pylint: disable=import-outside-toplevel
   records = [{A.SOURCE_URI: 'page.html', R.HTML: PAGE},
              {A.SOURCE_URI: 'empty.html', R.HTML: '<html><body></body></html>'},
              {A.SOURCE_URI: 'a.txt', A.TEXT: 'Already text.'}]

@@ -17,20 +17,20 @@ from tests.conftest import shared_eval
 from tests.feed_server import ETAG
 from tests.feed_server import LAST_MODIFIED
 from tests.feed_server import FeedServer
-from transforms import fetch_feeds as F
-from transforms.extract import html_fragment_to_text
-from transforms.fetch_feeds import FeedListError
-from transforms.fetch_feeds import conditional_headers
-from transforms.fetch_feeds import parse_feed_list
-from transforms.http import FetchError
-from transforms.http import HttpClient
-from transforms.http import HttpSettings
-from transforms.http import backoff_seconds
-from transforms.http import is_forbidden_address
-from transforms.http import parse_networks
-from transforms.http import retry_after_seconds
-from transforms.normalize import normalize_text
-from transforms.read_feeds import parse_feed
+from transforms.net import feeds as F
+from transforms.extract.html import html_fragment_to_text
+from transforms.net.feeds import FeedListError
+from transforms.net.feeds import conditional_headers
+from transforms.net.feeds import parse_feed_list
+from transforms.net.http import FetchError
+from transforms.net.http import HttpClient
+from transforms.net.http import HttpSettings
+from transforms.net.http import backoff_seconds
+from transforms.net.http import is_forbidden_address
+from transforms.net.http import parse_networks
+from transforms.net.http import retry_after_seconds
+from transforms.extract.normalize import normalize_text
+from transforms.read.feeds import parse_feed
 
 FAST = HttpSettings(deadline=2.0, max_bytes=1 << 20, retries=2, backoff_base=0.05,
                     backoff_max=0.1, host_delay=0.0, max_per_host=4)
@@ -303,8 +303,8 @@ def test_fetch_feeds_and_full_text_transforms(server):
   from apache_beam.testing.util import assert_that  # pylint: disable=import-outside-toplevel
   from apache_beam.testing.util import equal_to  # pylint: disable=import-outside-toplevel
   from schemas import article as A  # pylint: disable=import-outside-toplevel
-  from transforms.fetch_feeds import FetchFeeds  # pylint: disable=import-outside-toplevel
-  from transforms.full_text import FetchFullText  # pylint: disable=import-outside-toplevel
+  from transforms.net.feeds import FetchFeeds  # pylint: disable=import-outside-toplevel
+  from transforms.net.full_text import FetchFullText  # pylint: disable=import-outside-toplevel
   settings = HttpSettings(**{**FAST.__dict__,
                              'allowed_private': parse_networks(['127.0.0.1/32'])})
   urls = [f'{server.base}/etag.xml', f'{server.base}/404', f'{server.base}/links.xml']

@@ -9,9 +9,9 @@ from schemas import datasets as S
 from tests.conftest import SAMPLES
 from tests.conftest import articles_table
 from tests.conftest import run_newsbeam
-from transforms.files import CorruptFileError
-from transforms.files import read_json
-from transforms.files import write_json
+from transforms.core.files import CorruptFileError
+from transforms.core.files import read_json
+from transforms.core.files import write_json
 
 
 def test_write_json_replaces_the_file_whole_and_leaves_no_temporary(tmp_path):

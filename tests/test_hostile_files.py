@@ -20,21 +20,21 @@ from schemas import raw as R
 from schemas.dead_letter import DEAD_LETTER_SCHEMA
 from tests.conftest import SAMPLES
 from tests.conftest import articles_table
-from transforms.decode import BinaryContentError
-from transforms.decode import decode_bytes
-from transforms.decode import repair_strings
-from transforms.normalize import normalize_inline
-from transforms.normalize import normalize_record
-from transforms.normalize import normalize_text
-from transforms.read_files import InputTooLargeError
-from transforms.read_files import detect_format
-from transforms.read_files import display_path
-from transforms.read_files import expand_inputs
-from transforms.read_files import parse_json_document
-from transforms.read_files import parse_text_file
-from transforms.read_files import read_input_bytes
-from transforms.write import complete_dead_letter
-from transforms.write import write_parquet
+from transforms.core.decode import BinaryContentError
+from transforms.core.decode import decode_bytes
+from transforms.core.decode import repair_strings
+from transforms.extract.normalize import normalize_inline
+from transforms.extract.normalize import normalize_record
+from transforms.extract.normalize import normalize_text
+from transforms.read.files import InputTooLargeError
+from transforms.read.files import detect_format
+from transforms.read.files import display_path
+from transforms.read.files import expand_inputs
+from transforms.read.files import parse_json_document
+from transforms.read.files import parse_text_file
+from transforms.read.files import read_input_bytes
+from transforms.write.datasets import complete_dead_letter
+from transforms.write.datasets import write_parquet
 
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.timezone.utc)
 BODY = 'A good body of English text about the weather in the city and the people who live there.'

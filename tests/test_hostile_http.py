@@ -19,10 +19,10 @@ from defusedxml.expatreader import DefusedExpatParser
 from pipeline.options import ConfigError
 from tests.conftest import run_newsbeam
 from tests.feed_server import FeedServer
-from transforms import fetch_feeds as F
-from transforms import full_text as T
-from transforms import http as H
-from transforms import read_feeds as RF
+from transforms.net import feeds as F
+from transforms.net import full_text as T
+from transforms.net import http as H
+from transforms.read import feeds as RF
 
 QUICK = H.HttpSettings(deadline=2.0, max_bytes=1 << 20, retries=0, host_delay=0.0,
                        max_per_host=4)

@@ -22,11 +22,11 @@ from schemas.run import RUN_SCHEMA
 from schemas.run import make_manifest
 from tests.conftest import REPO
 from tests.feed_server import FeedServer
-from transforms import full_text as T
-from transforms import http as H
-from transforms import paragraph_cleaner as pc
-from transforms.boilerplate_rules import RulesFileError
-from transforms.boilerplate_rules import load_rules_file
+from transforms.net import full_text as T
+from transforms.net import http as H
+from transforms.clean import classifier as pc
+from transforms.clean.rules import RulesFileError
+from transforms.clean.rules import load_rules_file
 
 UTC = datetime.timezone.utc
 LOOPBACK = H.parse_networks(['127.0.0.0/8'])

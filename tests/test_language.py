@@ -9,13 +9,13 @@ import pytest
 from schemas import article as A
 from tests.conftest import SAMPLE_DATED
 from tests.conftest import shared_eval
-from transforms.language import DetectLanguage
-from transforms.language import detect_article_language
-from transforms.language import detect_language
-from transforms.language import load_detector_factory
-from transforms.language import script_language
-from transforms.language import shared_detector_factory
-from transforms.language import word_count
+from transforms.enrich.language import DetectLanguage
+from transforms.enrich.language import detect_article_language
+from transforms.enrich.language import detect_language
+from transforms.enrich.language import load_detector_factory
+from transforms.enrich.language import script_language
+from transforms.enrich.language import shared_detector_factory
+from transforms.enrich.language import word_count
 
 
 @pytest.fixture(scope='module')

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from schemas import article as A
-from transforms import metadata as M
-from transforms.read_feeds import entries_to_raw_records
-from transforms.read_feeds import parse_feed
+from transforms.extract import metadata as M
+from transforms.read.feeds import entries_to_raw_records
+from transforms.read.feeds import parse_feed
 
 PAGE_URL = 'https://news.example/world/2024/story.html'
 
@@ -195,7 +195,7 @@ def test_sitemap_metadata():
 
 
 def test_a_fetched_page_declarations_come_before_the_feed_entry():
-  from transforms.full_text import with_page_text  # pylint: disable=import-outside-toplevel
+  from transforms.net.full_text import with_page_text  # pylint: disable=import-outside-toplevel
   entry = entries_to_raw_records(parse_feed(FEED), 'https://news.example/feed')[0]
   found = M.page_metadata(page('<meta property="og:description" content="From the page">'
                                '<meta property="article:tag" content="Page tag">'))

@@ -9,14 +9,14 @@ from apache_beam.testing.util import equal_to
 from schemas import article as A
 from schemas import drop as X
 from schemas import raw as R
-from transforms.dates import parse_date
-from transforms.normalize import NormalizeArticles
-from transforms.normalize import make_content_hash
-from transforms.normalize import normalize_inline
-from transforms.normalize import normalize_record
-from transforms.normalize import normalize_text
-from transforms.normalize import source_of
-from transforms.urls import make_article_id
+from transforms.extract.dates import parse_date
+from transforms.extract.normalize import NormalizeArticles
+from transforms.extract.normalize import make_content_hash
+from transforms.extract.normalize import normalize_inline
+from transforms.extract.normalize import normalize_record
+from transforms.extract.normalize import normalize_text
+from transforms.extract.normalize import source_of
+from transforms.extract.urls import make_article_id
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -18,8 +18,8 @@ from pipeline.main import main
 from pipeline.report import build_report
 from tests.conftest import REPO
 from tests.conftest import SAMPLES
-from transforms.progress import ReportProgress
-from transforms.progress import format_progress
+from transforms.core.progress import ReportProgress
+from transforms.core.progress import format_progress
 
 ARTIFACTS = REPO / 'tests' / 'artifacts'
 CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
@@ -156,7 +156,7 @@ def test_version_comes_from_the_package_metadata(capsys):
 
 def test_user_agent_names_newsbeam_and_an_optional_contact():
   from importlib import metadata  # pylint: disable=import-outside-toplevel
-  from transforms.http import make_user_agent  # pylint: disable=import-outside-toplevel
+  from transforms.net.http import make_user_agent  # pylint: disable=import-outside-toplevel
   version = metadata.version('newsbeam')
   assert make_user_agent() == f'newsbeam/{version}'
   assert make_user_agent('ops@example.org') == f'newsbeam/{version} (+mailto:ops@example.org)'

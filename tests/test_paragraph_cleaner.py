@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import REPO
 from tests.conftest import shared_eval
-from transforms import paragraph_cleaner as pc
-from transforms import paragraph_features as pf
+from transforms.clean import classifier as pc
+from transforms.clean import features as pf
 
 ENGLISH = [
     'The city council voted on Tuesday to expand the bus network, a decision that '
@@ -152,8 +152,8 @@ def test_obvious_boilerplate_scores_high_and_prose_low(model):
   for line in ENGLISH:
     assert not decisions[line][0], (line, decisions[line][1])
     assert decisions[line][1] < 0.35, (line, decisions[line][1])
-  from transforms.boilerplate import clean_paragraphs  # pylint: disable=import-outside-toplevel
-  from transforms.boilerplate_rules import DEFAULT_RULES  # pylint: disable=import-outside-toplevel
+  from transforms.clean.boilerplate import clean_paragraphs  # pylint: disable=import-outside-toplevel
+  from transforms.clean.rules import DEFAULT_RULES  # pylint: disable=import-outside-toplevel
   kept, _ = clean_paragraphs(page, DEFAULT_RULES, model, 'text')
   assert kept[:len(ENGLISH)] == ENGLISH
   assert not {MENU, 'Sign in', 'Search', SHARE, 'Related stories', COOKIES} & set(kept)
@@ -161,7 +161,7 @@ def test_obvious_boilerplate_scores_high_and_prose_low(model):
 
 def test_cookie_banner_is_left_to_the_rules():
   """Consent text reads like prose to the classifier; the rules before it remove it."""
-  from transforms.boilerplate_rules import apply_rules  # pylint: disable=import-outside-toplevel
+  from transforms.clean.rules import apply_rules  # pylint: disable=import-outside-toplevel
   assert apply_rules(COOKIES)[1] == [('consent', COOKIES)]
 
 

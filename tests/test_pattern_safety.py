@@ -15,8 +15,8 @@ import re
 import pytest
 
 from benchmarks import bench_patterns as bp
-from transforms.boilerplate_rules import DEFAULT_RULES
-from transforms.boilerplate_rules import apply_rules
+from transforms.clean.rules import DEFAULT_RULES
+from transforms.clean.rules import apply_rules
 
 # The navigation rule as it was before issue 27: exponential on ISSUE_MENU.
 OLD_NAVIGATION = re.compile(r'^(?:[^|•·»>.!?]{1,40}\s*[|•·»>]\s*){3,}[^|•·»>.!?]{1,40}$')

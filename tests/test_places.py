@@ -13,22 +13,22 @@ import schemas
 from schemas import article as A
 from schemas import place as P
 from tests.conftest import DATA
-from transforms.places import PlaceContext
-from transforms.places import PlaceMention
-from transforms.places import ResolvePlaces
-from transforms.places import admin1_code
-from transforms.places import article_places
-from transforms.places import entity_place_fields
-from transforms.places import find_place_names
-from transforms.places import gazetteer
-from transforms.places import ner_place_mentions
-from transforms.places import place_candidates
-from transforms.places import place_context
-from transforms.places import place_key
-from transforms.places import place_rows
-from transforms.places import population_centroid
-from transforms.places import resolve_places
-from transforms.places import source_codes
+from transforms.enrich.geo.places import PlaceContext
+from transforms.enrich.geo.places import PlaceMention
+from transforms.enrich.geo.places import ResolvePlaces
+from transforms.enrich.geo.places import admin1_code
+from transforms.enrich.geo.places import article_places
+from transforms.enrich.geo.places import entity_place_fields
+from transforms.enrich.geo.places import find_place_names
+from transforms.enrich.geo.places import gazetteer
+from transforms.enrich.geo.places import ner_place_mentions
+from transforms.enrich.geo.places import place_candidates
+from transforms.enrich.geo.places import place_context
+from transforms.enrich.geo.places import place_key
+from transforms.enrich.geo.places import place_rows
+from transforms.enrich.geo.places import population_centroid
+from transforms.enrich.geo.places import resolve_places
+from transforms.enrich.geo.places import source_codes
 
 UTC = datetime.timezone.utc
 WHEN = datetime.datetime(2026, 3, 2, 9, tzinfo=UTC)

@@ -13,14 +13,14 @@ import pytest
 
 from schemas import article as A
 from schemas import place as P
-from transforms import places
-from transforms.gazetteer import find_places
-from transforms.gazetteer import load_gazetteer
-from transforms.places import PlaceMention
-from transforms.places import abbreviation_code
-from transforms.places import article_places
-from transforms.places import demonym_code
-from transforms.places import gazetteer
+from transforms.enrich.geo import places
+from transforms.enrich.geo.gazetteer import find_places
+from transforms.enrich.geo.gazetteer import load_gazetteer
+from transforms.enrich.geo.places import PlaceMention
+from transforms.enrich.geo.places import abbreviation_code
+from transforms.enrich.geo.places import article_places
+from transforms.enrich.geo.places import demonym_code
+from transforms.enrich.geo.places import gazetteer
 
 WHEN = datetime.datetime(2026, 3, 2, 9, tzinfo=datetime.timezone.utc)
 

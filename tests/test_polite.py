@@ -13,8 +13,8 @@ from apache_beam.testing.util import equal_to
 from schemas import article as A
 from tests.conftest import run_newsbeam
 from tests.feed_server import FeedServer
-from transforms import full_text as T
-from transforms import http as H
+from transforms.net import full_text as T
+from transforms.net import http as H
 
 LOOPBACK = H.parse_networks(['127.0.0.0/8'])
 QUICK = H.HttpSettings(deadline=2.0, retries=0, backoff_base=0.05, backoff_max=0.1,

@@ -4,9 +4,9 @@ from schemas import article as A
 from schemas import raw as R
 from tests.conftest import DATA
 from tests.conftest import shared_eval
-from transforms.normalize import normalize_text
-from transforms.read_feeds import entries_to_raw_records
-from transforms.read_feeds import parse_feed
+from transforms.extract.normalize import normalize_text
+from transforms.read.feeds import entries_to_raw_records
+from transforms.read.feeds import parse_feed
 
 UTC = datetime.timezone.utc
 

@@ -13,15 +13,15 @@ from schemas import drop as X
 from schemas import raw as R
 from tests.conftest import SAMPLE_DATED
 from tests.conftest import SAMPLES
-from transforms.read_files import InputPatternError
-from transforms.read_files import InputTooLargeError
-from transforms.read_files import ReadArticleFiles
-from transforms.read_files import detect_format
-from transforms.read_files import expand_inputs
-from transforms.read_files import json_object_to_raw
-from transforms.read_files import parse_json_document
-from transforms.read_files import parse_text_file
-from transforms.read_files import read_input_bytes
+from transforms.read.files import InputPatternError
+from transforms.read.files import InputTooLargeError
+from transforms.read.files import ReadArticleFiles
+from transforms.read.files import detect_format
+from transforms.read.files import expand_inputs
+from transforms.read.files import json_object_to_raw
+from transforms.read.files import parse_json_document
+from transforms.read.files import parse_text_file
+from transforms.read.files import read_input_bytes
 
 
 def test_detect_format_by_extension_through_gz():

@@ -20,8 +20,8 @@ from schemas import drop as X
 from schemas import raw as R
 from schemas import report as RP
 from tests.conftest import run_newsbeam
-from transforms import read_warc as W
-from transforms import stage
+from transforms.read import warc as W
+from transforms.core import stage
 
 FETCHED = '2024-05-06T07:08:09Z'
 FETCHED_AT = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc)

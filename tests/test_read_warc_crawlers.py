@@ -24,8 +24,8 @@ from schemas import report as RP
 from tests.conftest import SAMPLE_DATED
 from tests.conftest import SAMPLE_UNDATED
 from tests.conftest import run_newsbeam
-from transforms import read_warc as W
-from transforms.read_files import parse_text_file
+from transforms.read import warc as W
+from transforms.read.files import parse_text_file
 
 PAGE = ('<html><head><title>{title}</title></head><body><article><h1>{title}</h1>'
         '<p>{lead}</p>{paragraphs}</article></body></html>')

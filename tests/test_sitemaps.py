@@ -11,9 +11,9 @@ import pytest
 from schemas import article as A
 from schemas import dead_letter as D
 from schemas import drop as X
-from transforms import sitemaps as S
-from transforms.http import FetchError
-from transforms.http import Response
+from transforms.net import sitemaps as S
+from transforms.net.http import FetchError
+from transforms.net.http import Response
 from tests.conftest import run_newsbeam
 
 NS = ('xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
@@ -314,9 +314,9 @@ def test_an_index_listing_itself_is_read_once():
 
 
 def test_huge_and_bomb_sitemaps_over_http_are_dead_letters(site):
-  from transforms.http import HttpClient  # pylint: disable=import-outside-toplevel
-  from transforms.http import HttpSettings  # pylint: disable=import-outside-toplevel
-  from transforms.http import parse_networks  # pylint: disable=import-outside-toplevel
+  from transforms.net.http import HttpClient  # pylint: disable=import-outside-toplevel
+  from transforms.net.http import HttpSettings  # pylint: disable=import-outside-toplevel
+  from transforms.net.http import parse_networks  # pylint: disable=import-outside-toplevel
   site.routes['/huge.xml'] = (200, b'<urlset>' + b' ' * (2 << 20) + b'</urlset>', 'text/xml')
   site.routes['/bomb.xml.gz'] = (
       200, gzip.compress(b'<urlset>' + b' ' * S.MAX_SITEMAP_BYTES, compresslevel=1),

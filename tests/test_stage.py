@@ -16,7 +16,7 @@ from schemas import drop as X
 from schemas import run as M
 from tests.conftest import SAMPLES
 from tests.conftest import run_newsbeam
-from transforms import stage
+from transforms.core import stage
 
 
 class _ToyFn(beam.DoFn):

@@ -15,30 +15,30 @@ from schemas import place as P
 from schemas import story as S
 from tests.conftest import SAMPLE_DATED
 from tests.conftest import SAMPLE_UNDATED
-from transforms.read_files import parse_text_file
-from transforms.stories import AssignStories
-from transforms.stories import assign_stories
-from transforms.stories import band_keys
-from transforms.stories import content_words
-from transforms.stories import estimated_containment
-from transforms.stories import expire_story_index
-from transforms.stories import expired_index_dates
-from transforms.stories import index_partition_dates
-from transforms.stories import index_row
-from transforms.stories import lead_band_keys
-from transforms.stories import new_story_id
-from transforms.stories import read_index_candidates
-from transforms.stories import read_index_members
-from transforms.stories import same_story
-from transforms.stories import signature_keys
-from transforms.stories import story_row
-from transforms.stories import story_rows
-from transforms.stories import story_signature
-from transforms.stories import text_shingles
-from transforms.stories import title_tokens
-from transforms.stories import _Entry
-from transforms.write import WriteStoryIndex
-from transforms.write import write_parquet
+from transforms.read.files import parse_text_file
+from transforms.stories.assign import AssignStories
+from transforms.stories.assign import assign_stories
+from transforms.stories.assign import band_keys
+from transforms.stories.assign import content_words
+from transforms.stories.assign import estimated_containment
+from transforms.stories.assign import expire_story_index
+from transforms.stories.assign import expired_index_dates
+from transforms.stories.assign import index_partition_dates
+from transforms.stories.assign import index_row
+from transforms.stories.assign import lead_band_keys
+from transforms.stories.assign import new_story_id
+from transforms.stories.assign import read_index_candidates
+from transforms.stories.assign import read_index_members
+from transforms.stories.assign import same_story
+from transforms.stories.assign import signature_keys
+from transforms.stories.assign import story_row
+from transforms.stories.assign import story_rows
+from transforms.stories.assign import story_signature
+from transforms.stories.assign import text_shingles
+from transforms.stories.assign import title_tokens
+from transforms.stories.assign import _Entry
+from transforms.write.datasets import WriteStoryIndex
+from transforms.write.datasets import write_parquet
 
 UTC = datetime.timezone.utc
 DAY1 = datetime.datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -181,7 +181,7 @@ def test_assign_stories_does_not_depend_on_input_order():
 
 def test_templated_texts_sharing_every_band_cost_a_bounded_number_of_comparisons(monkeypatch):
   """Thousands of texts that share some bands are not compared pair by pair."""
-  import transforms.stories as stories
+  import transforms.stories.assign as stories
   calls = []
   real = stories.same_story
   monkeypatch.setattr(stories, 'same_story', lambda *a, **k: calls.append(1) or real(*a, **k))

@@ -5,16 +5,16 @@ import urllib.parse
 import pytest
 
 from schemas import article as A
-from transforms.normalize import normalize_record
-from transforms.urls import TRACKING_PARAMS
-from transforms.urls import canonicalize_url
-from transforms.urls import host_of
-from transforms.urls import legacy_article_id
-from transforms.urls import legacy_canonical_url
-from transforms.urls import make_article_id
-from transforms.urls import parse_tracking_params
-from transforms.urls import published_url
-from transforms.urls import unwrap_redirect
+from transforms.extract.normalize import normalize_record
+from transforms.extract.urls import TRACKING_PARAMS
+from transforms.extract.urls import canonicalize_url
+from transforms.extract.urls import host_of
+from transforms.extract.urls import legacy_article_id
+from transforms.extract.urls import legacy_canonical_url
+from transforms.extract.urls import make_article_id
+from transforms.extract.urls import parse_tracking_params
+from transforms.extract.urls import published_url
+from transforms.extract.urls import unwrap_redirect
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

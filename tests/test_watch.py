@@ -200,8 +200,8 @@ def test_sigterm_in_mid_cycle_leaves_the_output_consistent(server, tmp_path, sig
 
 def _fetched_quietly(feed_a, feed_b):
   """A poll of two feeds: one answered 304, one listed two entries seen again."""
-  from transforms import fetch_feeds as F  # pylint: disable=import-outside-toplevel
-  from transforms import stage  # pylint: disable=import-outside-toplevel
+  from transforms.net import feeds as F  # pylint: disable=import-outside-toplevel
+  from transforms.core import stage  # pylint: disable=import-outside-toplevel
 
   def result(url, status):
     return {F.RESULT_URL: url, F.RESULT_STATUS: status, F.RESULT_ETAG: '"e"',
@@ -217,7 +217,7 @@ def test_a_poll_with_nothing_new_is_reported_and_balances_without_a_pipeline():
   import datetime  # pylint: disable=import-outside-toplevel
   from pipeline import commit  # pylint: disable=import-outside-toplevel
   from pipeline import poll  # pylint: disable=import-outside-toplevel
-  from transforms import stage  # pylint: disable=import-outside-toplevel
+  from transforms.core import stage  # pylint: disable=import-outside-toplevel
   fetched = _fetched_quietly('http://a/feed', 'http://b/feed')
   assert poll.is_nothing_new(fetched) and poll.new_entries(fetched) == 0
   report = poll.quiet_report(fetched, [])

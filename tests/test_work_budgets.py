@@ -8,23 +8,23 @@ import pytest
 from apache_beam import pvalue
 
 from schemas import article as A
-from transforms import boilerplate_rules as BR
-from transforms import read_feeds as RF
-from transforms.boilerplate import _CleanParagraphsFn
-from transforms.boilerplate import clean_paragraphs
-from transforms.boilerplate_rules import DEFAULT_RULES
-from transforms.entities import DEFAULT_ENTITY_TYPES
-from transforms.entities import MAX_NER_TOKENS
-from transforms.entities import default_ner_models
-from transforms.entities import load_ner_pipeline
-from transforms.entities import ner_text
-from transforms.entities import tag_texts
-from transforms.normalize import normalize_record
-from transforms.read_files import MAX_ARTICLE_HTML_CHARS
-from transforms.read_files import MAX_ARTICLE_TEXT_CHARS
-from transforms.read_files import _ReadFileFn
-from transforms.read_files import cap_article
-from transforms.read_files import file_element
+from transforms.clean import rules as BR
+from transforms.read import feeds as RF
+from transforms.clean.boilerplate import _CleanParagraphsFn
+from transforms.clean.boilerplate import clean_paragraphs
+from transforms.clean.rules import DEFAULT_RULES
+from transforms.enrich.entities import DEFAULT_ENTITY_TYPES
+from transforms.enrich.entities import MAX_NER_TOKENS
+from transforms.enrich.entities import default_ner_models
+from transforms.enrich.entities import load_ner_pipeline
+from transforms.enrich.entities import ner_text
+from transforms.enrich.entities import tag_texts
+from transforms.extract.normalize import normalize_record
+from transforms.read.files import MAX_ARTICLE_HTML_CHARS
+from transforms.read.files import MAX_ARTICLE_TEXT_CHARS
+from transforms.read.files import _ReadFileFn
+from transforms.read.files import cap_article
+from transforms.read.files import file_element
 
 NOW = datetime.datetime(2024, 5, 3, tzinfo=datetime.timezone.utc)
 PROSE = ('The council met on Tuesday in Berlin and agreed the budget for next year, '
@@ -172,8 +172,8 @@ def test_tail_rules_past_the_budget_do_not_fire_in_the_middle():
 
 def test_places_read_only_their_budget_of_a_long_article_and_flag_it():
   from schemas import entity as E  # pylint: disable=import-outside-toplevel
-  from transforms.places import MAX_PLACE_TEXT_CHARS  # pylint: disable=import-outside-toplevel
-  from transforms.places import within_place_budget  # pylint: disable=import-outside-toplevel
+  from transforms.enrich.geo.places import MAX_PLACE_TEXT_CHARS  # pylint: disable=import-outside-toplevel
+  from transforms.enrich.geo.places import within_place_budget  # pylint: disable=import-outside-toplevel
   text = PROSE + '\n\n' + ('Lorem ipsum dolor sit amet, Springfield and Shelbyville. ' * 4000)
   far = text.rindex('Springfield')
   article = {A.TEXT: text, A.FLAGS: [A.FLAG_TEXT_CUT], A.ENTITIES: [
@@ -186,7 +186,7 @@ def test_places_read_only_their_budget_of_a_long_article_and_flag_it():
 
 
 def test_a_long_article_gets_places_partial_and_keeps_its_text():
-  from transforms.places import with_places  # pylint: disable=import-outside-toplevel
+  from transforms.enrich.geo.places import with_places  # pylint: disable=import-outside-toplevel
   text = PROSE + ' ' + ('Word after word in a very long scraped text. ' * 3000)
   placed = with_places({A.TEXT: text, A.FLAGS: [], A.ENTITIES: [], A.NER_MODEL: None,
                         A.LANGUAGE: 'en'})

@@ -18,19 +18,19 @@ from schemas import report as R
 from schemas.article import ARTICLE_SCHEMA
 from schemas.common import DATE_LANG_PARTITION_SCHEMA
 from schemas.dead_letter import DEAD_LETTER_SCHEMA
-from transforms.normalize import normalize_record
+from transforms.extract.normalize import normalize_record
 from schemas.datasets import PartitionValueError
 from schemas.datasets import article_partition
 from schemas.datasets import partition_path
-from transforms import stage
-from transforms.stage import make_dead_letter
-from transforms.stories import StoryOutputs
-from transforms.write import MAX_ROWS_PER_FILE
-from transforms.write import WriteDataset
-from transforms.write import WriteDatasets
-from transforms.write import complete_dead_letter
-from transforms.write import row_digest_bytes
-from transforms.write import write_parquet
+from transforms.core import stage
+from transforms.core.stage import make_dead_letter
+from transforms.stories.assign import StoryOutputs
+from transforms.write.datasets import MAX_ROWS_PER_FILE
+from transforms.write.datasets import WriteDataset
+from transforms.write.datasets import WriteDatasets
+from transforms.write.datasets import complete_dead_letter
+from transforms.write.datasets import row_digest_bytes
+from transforms.write.datasets import write_parquet
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

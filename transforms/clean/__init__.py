@@ -1,0 +1,1 @@
+"""Boilerplate: audited rules, the learned paragraph classifier and its features."""

@@ -1,0 +1,1 @@
+"""The stage abstraction, run accounting, progress, atomic files and text repair."""

@@ -1,0 +1,1 @@
+"""Duplicates within a run, across runs, and near-duplicates."""

@@ -1,0 +1,1 @@
+"""Taggers that only add fields: language, entities, places."""

@@ -1,0 +1,1 @@
+"""Places: the gazetteer and the resolution of place mentions."""

@@ -1,0 +1,1 @@
+"""From raw records to article records: main text, dates, URLs, normalisation."""

@@ -1,0 +1,1 @@
+"""Readers: article files, WARC archives and feed documents to raw records."""

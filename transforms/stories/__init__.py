@@ -1,0 +1,1 @@
+"""Stories: articles about one event share a story_id across runs."""

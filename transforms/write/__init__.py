@@ -1,0 +1,1 @@
+"""The output datasets, staged as Hive-partitioned Parquet."""
