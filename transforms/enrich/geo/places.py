@@ -76,9 +76,8 @@ __all__ = ['ResolvePlaces', 'PlaceMention', 'PlaceContext', 'resolve_places',
            'text_place_spans', 'demonym_code', 'abbreviation_code']
 
 STAGE = 'places'
-GAZETTEER_VERSION = 10  # bump when the built tables change: the cache file is keyed by it
+GAZETTEER_VERSION = 11  # bump when the built tables or their classes' modules change: the cache file is keyed by it
 CACHE_FOLDER = 'newsbeam'  # under $XDG_CACHE_HOME or ~/.cache
-PACKAGE_VERSION = '0.2.0'  # setup.py's version, part of the cache key
 PLACE_LABELS = P.ENTITY_PLACE_LABELS  # entity labels resolved to places
 NATIONALITY_LABEL = 'NORP'  # entity label read as a country ("Turkish")
 PERSON_LABEL = 'PERSON'
@@ -675,7 +674,7 @@ def _data_version():
       versions.append(metadata.version(package))
     except metadata.PackageNotFoundError:
       versions.append('none')
-  return '-'.join([PACKAGE_VERSION, str(GAZETTEER_VERSION)] + versions)
+  return '-'.join([schemas.PACKAGE_VERSION, str(GAZETTEER_VERSION)] + versions)
 
 
 def cache_path():
