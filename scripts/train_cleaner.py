@@ -432,7 +432,7 @@ def model_card(document, metrics, summary):
       '',
       '## Data and labels',
       '',
-      f'- `../shared/eval/{TRAIN_SET}` (WCXB development split, CC-BY-4.0): '
+      f'- the development set `eval/{TRAIN_SET}` (WCXB development split, CC-BY-4.0): '
       f'{summary["pages"]} pages, {summary["sites"]} sites, is the only training data: its '
       'licence lets a model made from it be shipped. The older sets are used only to choose '
       'features and to validate, never to fit or to set a threshold: Dragnet (2012 news and '
