@@ -16,13 +16,12 @@ import urllib.parse
 import xml.etree.ElementTree
 
 import apache_beam as beam
-from apache_beam.utils import shared
 
 from schemas import article as A
 from schemas import report as R
 from transforms.core import stage
 from transforms.net.http import FetchError
-from transforms.net.http import acquire_client
+from transforms.net.http import HttpClientFn
 from transforms.net.http import map_by_host
 from transforms.net.http import parse_target
 from transforms.extract.normalize import normalize_inline
@@ -191,18 +190,13 @@ def fetch_feed_safely(client, url, state):
             _result(url, error_type=kind, message=message))
 
 
-class _FetchFeedsFn(beam.DoFn):
+class _FetchFeedsFn(HttpClientFn):
   """Fetches a batch of feeds on a thread pool: different hosts overlap."""
 
   def __init__(self, settings, states, prefetched=None):
-    self._settings = settings
+    super().__init__(settings)
     self._states = dict(states)
     self._prefetched = dict(prefetched or {})  # url -> (outputs, result) fetched by the driver
-    self._shared = shared.Shared()
-    self._client = None
-
-  def setup(self):
-    self._client = acquire_client(self._shared, self._settings)
 
   def process(self, urls):
     fetched = map_by_host(

@@ -17,7 +17,6 @@ it); a refused page keeps the feed's text with the refusal as the reason.
 import email.message
 
 import apache_beam as beam
-from apache_beam.utils import shared
 
 from schemas import article as A
 from transforms.core import stage
@@ -27,7 +26,7 @@ from transforms.core.decode import decode_bytes
 from transforms.core.decode import find_declared_charset
 from transforms.extract.html import extract_main_text
 from transforms.net.http import FetchError
-from transforms.net.http import acquire_client
+from transforms.net.http import HttpClientFn
 from transforms.net.http import map_by_host
 from transforms.extract.metadata import merge_metadata
 from transforms.extract.metadata import metadata_of
@@ -127,15 +126,7 @@ def with_page_text(record, text, reason, metadata=None):
               **(merge_metadata(metadata, metadata_of(record)) if metadata else {}))
 
 
-class _FetchFullTextFn(beam.DoFn):
-
-  def __init__(self, settings):
-    self._settings = settings
-    self._shared = shared.Shared()
-    self._client = None
-
-  def setup(self):
-    self._client = acquire_client(self._shared, self._settings)
+class _FetchFullTextFn(HttpClientFn):
 
   def process(self, records):
     pages = map_by_host(

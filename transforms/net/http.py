@@ -36,12 +36,15 @@ import time
 import urllib.parse
 import urllib.robotparser
 
+import apache_beam as beam
+from apache_beam.utils import shared
 import requests
 import urllib3
 
 import schemas
 
-__all__ = ['HttpClient', 'make_user_agent', 'SharedHttpClient', 'acquire_client', 'HttpSettings',
+__all__ = ['HttpClient', 'HttpClientFn', 'make_user_agent', 'SharedHttpClient', 'acquire_client',
+           'HttpSettings',
            'FetchError', 'Response', 'Target', 'map_by_host', 'parse_target',
            'resolve_addresses', 'check_public', 'is_forbidden_address', 'parse_networks',
            'RobotsPolicy', 'parse_robots', 'robots_policy_of', 'robots_rule_matches']
@@ -818,6 +821,18 @@ class SharedHttpClient:
 def acquire_client(handle, settings):
   """The worker process's one HttpClient for ``settings``, from a ``Shared`` handle."""
   return handle.acquire(lambda: SharedHttpClient(settings), tag=repr(settings)).client
+
+
+class HttpClientFn(beam.DoFn):
+  """A DoFn whose ``self._client`` is its worker process's one HttpClient (from setup())."""
+
+  def __init__(self, settings):
+    self._settings = settings
+    self._shared = shared.Shared()
+    self._client = None
+
+  def setup(self):
+    self._client = acquire_client(self._shared, self._settings)
 
 
 def _host_of(url):

@@ -34,7 +34,6 @@ import zlib
 from typing import NamedTuple
 
 import apache_beam as beam
-from apache_beam.utils import shared
 from defusedxml import ElementTree as DefusedET
 import defusedxml
 
@@ -52,7 +51,7 @@ from transforms.net.feeds import entry_key
 from transforms.net.feeds import make_result
 from transforms.net.full_text import fetch_page_html
 from transforms.net.http import FetchError
-from transforms.net.http import acquire_client
+from transforms.net.http import HttpClientFn
 from transforms.net.http import map_by_host
 from transforms.extract.metadata import MAX_NAME_CHARS
 from transforms.extract.metadata import clean_image_url
@@ -388,18 +387,16 @@ def read_sitemap_safely(client, root_url, states, seen_by_host):
 SITEMAP_RESULTS = 'sitemap_results'
 
 
-class _ReadSitemapsFn(beam.DoFn):
+class _ReadSitemapsFn(HttpClientFn):
   """Reads a batch of given sitemaps on a thread pool: different hosts overlap."""
 
   def __init__(self, settings, states):
-    self._settings = settings
+    super().__init__(settings)
     self._states = dict(states)
-    self._shared = shared.Shared()
-    self._client = None
     self._seen = None
 
   def setup(self):
-    self._client = acquire_client(self._shared, self._settings)
+    super().setup()
     self._seen = _seen_by_host(self._states)
 
   def process(self, urls):
@@ -425,15 +422,7 @@ def page_record(client, record):
   return dict(record, **{R.HTML: html, A.URL: record[A.URL] or final_url})
 
 
-class _FetchSitemapPagesFn(beam.DoFn):
-
-  def __init__(self, settings):
-    self._settings = settings
-    self._shared = shared.Shared()
-    self._client = None
-
-  def setup(self):
-    self._client = acquire_client(self._shared, self._settings)
+class _FetchSitemapPagesFn(HttpClientFn):
 
   def process(self, records):
     yield from map_by_host(records, lambda r: r.get(A.URL),
