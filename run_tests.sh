@@ -14,6 +14,7 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
     >/dev/null 2>&1 || echo "newsbeam: could not install chromium; its test will be skipped" >&2
 fi
 cd "$root"
-# One pytest worker per core (pytest-xdist): about 7 minutes on 2 cores,
-# 13 in one process. NEWSBEAM_TEST_WORKERS=0 runs everything in one process.
+# One pytest worker per core (pytest-xdist): about 15 minutes on 2 cores.
+# NEWSBEAM_TEST_WORKERS=0 runs everything in one process; -m 'not slow' leaves
+# out the long end-to-end runs (the Dask cluster tests).
 exec "$root/.venv/bin/python" -m pytest -n "${NEWSBEAM_TEST_WORKERS:-auto}" "$@"
